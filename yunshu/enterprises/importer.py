@@ -1,0 +1,643 @@
+"""Reading and validating an enterprise list the way officials write it, then upserting it.
+
+Parsing is pure (cells in, typed values or an error out). Writing happens in one
+transaction: a failure, or a killed worker, leaves the registry as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from yunshu.core import uscc as uscc_rules
+from yunshu.core.audit import audit_record, audit_record_many
+from yunshu.core.models import Cluster, Industry, Town
+from yunshu.core.size_class import size_class
+
+from .models import Enterprise, OperatingStatus
+
+# Canonical field → the headers officials use for it (compared after normalise_header).
+HEADERS: dict[str, tuple[str, ...]] = {
+    "uscc": ("统一社会信用代码", "信用代码", "社会信用代码", "统一信用代码"),
+    "name": ("企业名称", "单位名称", "名称"),
+    "town": ("所属镇街", "镇街", "所属镇街(园区)", "镇街(园区)", "所属镇(街道)"),
+    "industry": ("行业代码", "行业大类代码", "国民经济行业代码"),
+    "employees": ("从业人员", "从业人数", "从业人员(人)", "从业人员数"),
+    "revenue": ("营业收入(万元)", "营业收入"),
+    "above_scale": ("是否规上", "规上企业", "是否规上企业", "规上"),
+    "specialised": ("是否专精特新", "专精特新", "专精特新企业"),
+    "contact_name": ("联系人",),
+    "contact_phone": ("联系电话", "电话", "联系人电话"),
+    "address": ("地址", "企业地址", "注册地址"),
+    "registered_on": ("成立日期", "注册日期"),
+    "status": ("经营状态", "登记状态"),
+    "stats_year": ("统计年度", "年度"),
+    "employees_year": ("从业人员年度", "从业人员统计年度"),
+    "revenue_year": ("营业收入年度", "营业收入统计年度"),
+}
+REQUIRED = ("uscc", "name", "town", "industry")
+# The export writes these headers, in this order, so an exported file imports back unchanged.
+EXPORT_HEADERS: tuple[tuple[str, str], ...] = (
+    ("uscc", "统一社会信用代码"),
+    ("name", "企业名称"),
+    ("town", "所属镇街"),
+    ("industry", "行业代码"),
+    ("employees", "从业人员"),
+    ("revenue", "营业收入（万元）"),
+    ("stats_year", "统计年度"),
+    ("employees_year", "从业人员年度"),
+    ("above_scale", "是否规上"),
+    ("specialised", "是否专精特新"),
+    ("contact_name", "联系人"),
+    ("contact_phone", "联系电话"),
+    ("address", "地址"),
+    ("registered_on", "成立日期"),
+    ("status", "经营状态"),
+)
+
+TRUE_WORDS = {"是", "Y", "YES", "1", "TRUE", "√", "✓", "T"}
+FALSE_WORDS = {"否", "N", "NO", "0", "FALSE", "×", "✗", "F"}
+STATUS_WORDS = {
+    "存续": OperatingStatus.ACTIVE,
+    "在业": OperatingStatus.ACTIVE,
+    "在营": OperatingStatus.ACTIVE,
+    "开业": OperatingStatus.ACTIVE,
+    "存续(在营、开业、在册)": OperatingStatus.ACTIVE,
+    "停业": OperatingStatus.SUSPENDED,
+    "清算": OperatingStatus.LIQUIDATING,
+    "迁出": OperatingStatus.MOVED_OUT,
+    "注销": OperatingStatus.CANCELLED,
+    "吊销": OperatingStatus.REVOKED,
+    "吊销,未注销": OperatingStatus.REVOKED,
+}
+TOWN_SUFFIXES = ("街道办事处", "街道办", "街道", "镇", "园区", "高新区")
+WAN = Decimal(10000)
+CENT = Decimal("0.01")
+MAX_COUNT = Decimal(10_000_000)  # no factory employs ten million people
+# ¥10 trillion; below it every amount keeps 15 significant digits, which SQLite stores exactly.
+MAX_REVENUE_WAN = Decimal(1_000_000_000)
+
+# Fields the importer may write; a column absent from the file leaves its field untouched.
+WRITABLE = (
+    "name",
+    "town_id",
+    "industry_id",
+    "cluster_id",
+    "employees",
+    "employees_year",
+    "revenue",
+    "revenue_year",
+    "size_class",
+    "above_scale",
+    "specialised",
+    "contact_name",
+    "contact_phone",
+    "address",
+    "registered_on",
+    "status",
+)
+
+
+class CellError(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Issue:
+    row: int
+    column: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "code": self.code, "message": self.message}
+
+
+@dataclass
+class ImportReport:
+    rows_total: int = 0
+    rows_valid: int = 0
+    rows_invalid: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    written: bool = False
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+    file_errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rows_total": self.rows_total,
+            "rows_valid": self.rows_valid,
+            "rows_invalid": self.rows_invalid,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "written": self.written,
+            "file_errors": self.file_errors,
+            "errors": [e.as_dict() for e in self.errors],
+            "warnings": [w.as_dict() for w in self.warnings],
+        }
+
+
+# --- pure cell parsing -------------------------------------------------------------------
+
+
+def normalise_header(text: Any) -> str:
+    s = unicodedata.normalize("NFKC", str(text or ""))
+    return re.sub(r"[\s*＊]", "", s)
+
+
+def _plain(value: Any) -> str:
+    """A cell as text, as written (names and addresses keep their full-width brackets)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _text(value: Any) -> str:
+    """A cell as text for codes, numbers and look-ups: full-width characters made half-width."""
+    return unicodedata.normalize("NFKC", _plain(value)).strip()
+
+
+def parse_int(value: Any, *, what: str) -> int | None:
+    s = _text(value).replace(",", "").replace(" ", "")
+    if s == "":
+        return None
+    try:
+        number = Decimal(s)
+    except InvalidOperation:
+        raise CellError(
+            "not_a_number", _("%(what)s“%(v)s”不是数字") % {"what": what, "v": s}
+        ) from None
+    if not number.is_finite():
+        raise CellError("not_a_number", _("%(what)s“%(v)s”不是数字") % {"what": what, "v": s})
+    # Compare before int(): a cell such as 1e1000000 would otherwise build a huge number.
+    if number >= MAX_COUNT:
+        raise CellError("too_large", _("%(what)s %(v)s 超出合理范围") % {"what": what, "v": s})
+    if number != number.to_integral_value():
+        raise CellError("not_integer", _("%(what)s应为整数，实为 %(v)s") % {"what": what, "v": s})
+    if number < 0:
+        raise CellError("negative", _("%(what)s不能为负数") % {"what": what})
+    return int(number)
+
+
+def parse_wan_to_yuan(value: Any) -> Decimal | None:
+    s = _text(value).replace(",", "").replace(" ", "")
+    if s == "":
+        return None
+    try:
+        wan = Decimal(s)
+    except InvalidOperation:
+        raise CellError("not_a_number", _("营业收入“%(v)s”不是数字") % {"v": s}) from None
+    if not wan.is_finite():
+        raise CellError("not_a_number", _("营业收入“%(v)s”不是数字") % {"v": s})
+    if wan < 0:
+        raise CellError("negative", _("营业收入不能为负数"))
+    if wan >= MAX_REVENUE_WAN:
+        raise CellError("too_large", _("营业收入 %(v)s 万元超出合理范围") % {"v": s})
+    return (wan * WAN).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def parse_bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    s = _text(value).upper()
+    if s == "":
+        return None
+    if s in TRUE_WORDS:
+        return True
+    if s in FALSE_WORDS:
+        return False
+    raise CellError("not_yes_no", _("“%(v)s”应为 是/否、Y/N 或 1/0") % {"v": s})
+
+
+def parse_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    s = _text(value)
+    if s == "":
+        return None
+    m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", s) or re.fullmatch(
+        r"(\d{4})(\d{2})(\d{2})", s
+    )
+    if m:
+        try:
+            return dt.date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError:
+            pass
+    raise CellError("bad_date", _("日期“%(v)s”无法识别，请用 2020-03-15 格式") % {"v": s})
+
+
+def parse_status(value: Any) -> str | None:
+    s = _text(value).replace("，", ",").replace(" ", "")
+    if s == "":
+        return None
+    s = s.replace("（", "(").replace("）", ")")
+    if s in STATUS_WORDS:
+        return STATUS_WORDS[s]
+    for word, status in STATUS_WORDS.items():
+        if s.startswith(word):
+            return status
+    raise CellError("bad_status", _("经营状态“%(v)s”无法识别") % {"v": s})
+
+
+def parse_year(value: Any) -> int | None:
+    year = parse_int(value, what=_("统计年度"))
+    if year is not None and not 1949 <= year <= 2100:
+        raise CellError("bad_year", _("统计年度 %(v)s 不合理") % {"v": year})
+    return year
+
+
+def industry_code(value: Any) -> str:
+    s = _text(value).upper().removeprefix("C")
+    if not re.fullmatch(r"\d{2,4}", s):
+        raise CellError("bad_industry", _("行业代码“%(v)s”应为两位数字的行业大类") % {"v": s})
+    # A 3- or 4-digit GB/T 4754 class code begins with its 2-digit division.
+    return s[:2]
+
+
+# --- reading files ------------------------------------------------------------------------
+
+
+def read_rows(path: Path) -> Iterator[list[Any]]:
+    """Yield rows of cells from .xlsx/.xls/.ods (python-calamine) or .csv (UTF-8 or GB18030)."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        raw = path.read_bytes()
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                text = raw.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise CellError("encoding", _("CSV 文件编码无法识别，请另存为 UTF-8"))
+        yield from csv.reader(io.StringIO(text))
+        return
+    if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
+        from python_calamine import CalamineWorkbook
+
+        try:
+            workbook = CalamineWorkbook.from_path(str(path))
+            sheet = workbook.get_sheet_by_index(0)
+        except Exception as exc:
+            raise CellError("unreadable", _("无法读取表格文件：%(e)s") % {"e": exc}) from exc
+        yield from sheet.iter_rows()
+        return
+    raise CellError("file_type", _("只支持 .xlsx 或 .csv 文件，收到的是“%(s)s”") % {"s": suffix})
+
+
+@dataclass
+class ReferenceMaps:
+    towns: dict[str, int]
+    industries: set[str]
+    cluster_for_industry: dict[str, int]
+
+    @classmethod
+    def load(cls) -> ReferenceMaps:
+        towns: dict[str, int] = {}
+        for t in Town.objects.all():
+            towns[t.name_zh] = t.pk
+            towns[t.name_en.upper().replace(" ", "")] = t.pk
+        industries = set(Industry.objects.values_list("code", flat=True))
+        cluster_for_industry: dict[str, int] = {}
+        for cluster in Cluster.objects.prefetch_related("industries"):
+            for ind in cluster.industries.all():
+                cluster_for_industry.setdefault(ind.code, cluster.pk)
+        return cls(towns, industries, cluster_for_industry)
+
+    def town_id(self, value: Any) -> int:
+        s = _text(value).replace(" ", "")
+        if s in self.towns:
+            return self.towns[s]
+        if s.upper() in self.towns:
+            return self.towns[s.upper()]
+        for suffix in TOWN_SUFFIXES:
+            if s.endswith(suffix) and s.removesuffix(suffix) in self.towns:
+                return self.towns[s.removesuffix(suffix)]
+        raise CellError("unknown_town", _("镇街“%(v)s”不在本市镇街名单中") % {"v": s})
+
+
+@dataclass
+class ParsedRow:
+    row: int
+    uscc: str
+    values: dict[str, Any]
+
+
+def parse_row(
+    cells: list[Any], columns: dict[str, int], refs: ReferenceMaps, row_no: int, headers: list[str]
+) -> tuple[ParsedRow | None, list[Issue], list[Issue]]:
+    """Turn one spreadsheet row into field values, or the errors that name its cells."""
+    errors: list[Issue] = []
+    warnings: list[Issue] = []
+    values: dict[str, Any] = {}
+
+    def cell(key: str) -> Any:
+        idx = columns[key]
+        return cells[idx] if idx < len(cells) else None
+
+    def fail(key: str, code: str, message: str) -> None:
+        errors.append(Issue(row_no, headers[columns[key]], code, message))
+
+    result = uscc_rules.validate(_text(cell("uscc")))
+    code = result.code
+    if not code:
+        fail("uscc", "required", _("统一社会信用代码不能为空"))
+    else:
+        for issue in result.errors:
+            fail("uscc", issue.code, str(issue.message))
+        for issue in result.warnings:
+            warnings.append(Issue(row_no, headers[columns["uscc"]], issue.code, str(issue.message)))
+
+    name = _plain(cell("name"))
+    if not name:
+        fail("name", "required", _("企业名称不能为空"))
+    elif len(name) > 200:
+        fail("name", "too_long", _("企业名称超过 200 字"))
+    values["name"] = name
+
+    try:
+        values["town_id"] = refs.town_id(cell("town"))
+    except CellError as e:
+        fail("town", e.code, e.message)
+    try:
+        ind = industry_code(cell("industry"))
+        if ind not in refs.industries:
+            raise CellError(
+                "unknown_industry", _("行业代码 %(v)s 不是制造业大类（13–43）") % {"v": ind}
+            )
+        values["industry_id"] = ind
+    except CellError as e:
+        fail("industry", e.code, e.message)
+
+    parsers: dict[str, Callable[[Any], Any]] = {
+        "employees": lambda v: parse_int(v, what=_("从业人员")),
+        "revenue": parse_wan_to_yuan,
+        "above_scale": parse_bool,
+        "specialised": parse_bool,
+        "registered_on": parse_date,
+        "status": parse_status,
+        "stats_year": parse_year,
+        "employees_year": parse_year,
+        "revenue_year": parse_year,
+        "contact_name": lambda v: _plain(v)[:50] or None,
+        "contact_phone": lambda v: _text(v)[:30] or None,
+        "address": lambda v: _plain(v)[:300] or None,
+    }
+    for key, parse in parsers.items():
+        if key not in columns:
+            continue
+        try:
+            parsed = parse(cell(key))
+        except CellError as e:
+            fail(key, e.code, e.message)
+            continue
+        if parsed is not None:
+            values[key] = parsed
+    if errors:
+        return None, errors, warnings
+    return ParsedRow(row_no, code, values), errors, warnings
+
+
+def map_columns(header_cells: list[Any]) -> tuple[dict[str, int], list[str], list[str]]:
+    """Canonical field → column index; plus the headers as written and any problems."""
+    headers = [_plain(h) for h in header_cells]
+    wanted = {normalise_header(alias): key for key, aliases in HEADERS.items() for alias in aliases}
+    columns: dict[str, int] = {}
+    problems: list[str] = []
+    for idx, header in enumerate(headers):
+        key = wanted.get(normalise_header(header))
+        if key is None:
+            continue
+        if key in columns:
+            problems.append(
+                _("第 %(a)d 列“%(h)s”与第 %(b)d 列重复")
+                % {"a": idx + 1, "h": header, "b": columns[key] + 1}
+            )
+            continue
+        columns[key] = idx
+    for key in REQUIRED:
+        if key not in columns:
+            problems.append(_("缺少必填列“%(h)s”") % {"h": HEADERS[key][0]})
+    return columns, headers, problems
+
+
+# --- the whole import ---------------------------------------------------------------------
+
+Progress = Callable[[str, int, int], None]
+
+
+def _noop(phase: str, done: int, total: int) -> None:
+    return None
+
+
+def _merged(existing: dict[str, Any] | None, values: dict[str, Any], refs: ReferenceMaps) -> dict:
+    """The record after applying the file's values; absent columns keep what was there."""
+    record: dict[str, Any] = dict(existing or {})
+    year = values.get("stats_year")
+    for key, value in values.items():
+        if key != "stats_year":
+            record[key] = value
+    # 统计年度 dates the figures in the row unless a column gives each its own year.
+    if "employees" in values and year is not None and "employees_year" not in values:
+        record["employees_year"] = year
+    if "revenue" in values and year is not None and "revenue_year" not in values:
+        record["revenue_year"] = year
+    if existing is None or not existing.get("cluster_overridden"):
+        record["cluster_id"] = refs.cluster_for_industry.get(record["industry_id"])
+    record["size_class"] = str(size_class(record.get("employees"), record.get("revenue")))
+    return record
+
+
+def import_enterprises(
+    path: Path,
+    *,
+    actor: Any = None,
+    skip_invalid: bool = False,
+    dry_run: bool = False,
+    progress: Progress = _noop,
+    chunk: int = 2000,
+) -> tuple[ImportReport, list[tuple[list[Any], str]]]:
+    """Validate every row, then upsert by credit code in one transaction.
+
+    Returns the report and the rejected rows (cells plus a joined error message), so a
+    caller can offer them back as a file. All-or-nothing unless skip_invalid.
+    """
+    report = ImportReport()
+    rejected: list[tuple[list[Any], str]] = []
+    progress("reading", 0, 0)
+    try:
+        rows = list(read_rows(path))
+    except CellError as e:
+        report.file_errors.append(e.message)
+        return report, rejected
+    while rows and not any(_text(c) for c in rows[-1]):
+        rows.pop()
+    if not rows:
+        report.file_errors.append(_("文件是空的"))
+        return report, rejected
+    columns, headers, problems = map_columns(rows[0])
+    if problems:
+        report.file_errors.extend(problems)
+        return report, rejected
+    used = set(columns.values())
+    for idx, header in enumerate(headers):
+        if header and idx not in used:
+            report.warnings.append(
+                Issue(1, header, "unknown_column", _("未识别的列，已忽略（请使用模板中的表头）"))
+            )
+
+    refs = ReferenceMaps.load()
+    body = rows[1:]
+    total = len(body)
+    report.rows_total = 0
+    parsed: dict[str, ParsedRow] = {}
+    first_row_of: dict[str, int] = {}
+    progress("validating", 0, total)
+    for i, cells in enumerate(body):
+        row_no = i + 2  # the header is row 1, as a person counts in the spreadsheet
+        if not any(_text(c) for c in cells):
+            continue
+        report.rows_total += 1
+        row, errors, warnings = parse_row(list(cells), columns, refs, row_no, headers)
+        report.warnings.extend(warnings)
+        if row is not None and row.uscc in first_row_of:
+            errors.append(
+                Issue(
+                    row_no,
+                    headers[columns["uscc"]],
+                    "duplicate",
+                    _("统一社会信用代码与第 %(r)d 行重复") % {"r": first_row_of[row.uscc]},
+                )
+            )
+            row = None
+        if row is None:
+            report.rows_invalid += 1
+            report.errors.extend(errors)
+            rejected.append((list(cells), "；".join(e.message for e in errors)))
+            continue
+        first_row_of[row.uscc] = row_no
+        parsed[row.uscc] = row
+        report.rows_valid += 1
+        if report.rows_total % 1000 == 0:
+            progress("validating", i + 1, total)
+    progress("validating", total, total)
+
+    if report.rows_invalid and not skip_invalid:
+        return report, rejected
+
+    # Compare with what is stored, to count created / updated / unchanged.
+    fields = ["id", "uscc", "cluster_overridden", *WRITABLE]
+    existing: dict[str, dict[str, Any]] = {}
+    codes = list(parsed)
+    for start in range(0, len(codes), chunk):
+        part = codes[start : start + chunk]
+        for rec in Enterprise.objects.filter(uscc__in=part).values(*fields):
+            existing[rec["uscc"]] = rec
+    to_create: list[Enterprise] = []
+    to_update: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for code, row in parsed.items():
+        before = existing.get(code)
+        after = _merged(before, row.values, refs)
+        if before is None:
+            to_create.append(
+                Enterprise(uscc=code, **{k: after.get(k) for k in WRITABLE if k in after})
+            )
+            continue
+        diff = {k: after[k] for k in WRITABLE if k in after and after[k] != before.get(k)}
+        if diff:
+            to_update.append((before, diff))
+        else:
+            report.unchanged += 1
+    report.created, report.updated = len(to_create), len(to_update)
+    if dry_run:
+        return report, rejected
+
+    progress("writing", 0, len(to_create) + len(to_update))
+    now = timezone.now()
+    file_hash = hashlib.sha256(path.read_bytes()).hexdigest()
+    with transaction.atomic():
+        for obj in to_create:
+            obj.created_at = now
+            obj.updated_at = now
+        done = 0
+        for start in range(0, len(to_create), chunk):
+            Enterprise.objects.bulk_create(to_create[start : start + chunk])
+            done += len(to_create[start : start + chunk])
+            progress("writing", done, len(to_create) + len(to_update))
+        by_field: dict[frozenset[str], list[Enterprise]] = {}
+        for before, diff in to_update:
+            obj = Enterprise(id=before["id"], updated_at=now, **diff)
+            by_field.setdefault(frozenset(diff), []).append(obj)
+        for changed_fields, objs in by_field.items():
+            for start in range(0, len(objs), chunk):
+                Enterprise.objects.bulk_update(
+                    objs[start : start + chunk], [*changed_fields, "updated_at"]
+                )
+                done += len(objs[start : start + chunk])
+                progress("writing", done, len(to_create) + len(to_update))
+        audit_record(
+            actor=actor,
+            action="enterprise.import",
+            object_type="enterprises.importfile",
+            object_id=file_hash[:16],
+            object_label=path.name,
+            after={
+                "file_sha256": file_hash,
+                "rows_total": report.rows_total,
+                "created": report.created,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+                "skipped_invalid": report.rows_invalid,
+            },
+        )
+        audit_record_many(
+            actor=actor,
+            entries=[
+                {
+                    "action": "enterprise.create",
+                    "object_type": "enterprises.enterprise",
+                    "object_id": str(o.pk),
+                    "object_label": o.name,
+                    "after": {k: getattr(o, k) for k in WRITABLE},
+                }
+                for o in to_create
+            ]
+            + [
+                {
+                    "action": "enterprise.update",
+                    "object_type": "enterprises.enterprise",
+                    "object_id": str(before["id"]),
+                    "object_label": before["name"],
+                    "before": {k: before.get(k) for k in diff},
+                    "after": diff,
+                }
+                for before, diff in to_update
+            ],
+        )
+    report.written = True
+    progress("done", total, total)
+    return report, rejected

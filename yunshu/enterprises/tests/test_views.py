@@ -1,0 +1,98 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from yunshu.accounts.models import Role
+from yunshu.core.models import Cluster
+from yunshu.factories import EnterpriseFactory, industry, town, user_for
+
+pytestmark = pytest.mark.django_db
+
+
+def _queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries), response
+
+
+@pytest.mark.parametrize("role", [Role.CITY, Role.TOWN])
+def test_enterprise_list_makes_the_same_number_of_queries_whatever_the_page_size(client, role):
+    for _ in range(120):
+        EnterpriseFactory(town=town("虎门"))
+    client.force_login(user_for(role))
+    small, r1 = _queries(client, "/enterprises/?per_page=25")
+    large, r2 = _queries(client, "/enterprises/?per_page=100")
+    assert len(r1.context["page"].object_list) == 25 and len(r2.context["page"].object_list) == 100
+    assert small == large
+
+
+def test_filters_combine_and_search_finds_by_name_or_code(client):
+    a = EnterpriseFactory(
+        name="东莞市甲电子有限公司", town=town("长安"), industry=industry("39"), specialised=True
+    )
+    EnterpriseFactory(name="东莞市乙电子有限公司", town=town("长安"), industry=industry("39"))
+    EnterpriseFactory(name="东莞市丙服装有限公司", town=town("虎门"), specialised=True)
+    client.force_login(user_for(Role.CITY))
+
+    def names(query):
+        return {e.name for e in client.get(f"/enterprises/?{query}").context["page"].object_list}
+
+    assert names(f"town={town('长安').pk}&specialised=1") == {a.name}
+    assert names("q=甲电子") == {a.name}
+    assert names(f"q={a.uscc.lower()}") == {a.name}
+    assert names(f"q={a.uscc[:10]}") == {a.name}
+    cluster = Cluster.objects.get(key="textile")
+    assert names(f"cluster={cluster.pk}") == {"东莞市丙服装有限公司"}
+
+
+def test_sorting_by_revenue_descending(client):
+    from decimal import Decimal
+
+    for amount in ("100", "300", "200"):
+        EnterpriseFactory(revenue=Decimal(amount) * 10000)
+    client.force_login(user_for(Role.CITY))
+    rows = client.get("/enterprises/?sort=-revenue").context["page"].object_list
+    assert [r.revenue for r in rows] == sorted((r.revenue for r in rows), reverse=True)
+
+
+def test_htmx_filter_returns_only_the_table(client):
+    EnterpriseFactory()
+    client.force_login(user_for(Role.CITY))
+    response = client.get("/enterprises/", headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert 'data-testid="enterprise-table"' in html and "<html" not in html
+
+
+def test_city_officer_sees_the_history_on_the_detail_page_and_town_does_not(client):
+    e = EnterpriseFactory(town=town("虎门"))
+    owner = user_for(Role.ENTERPRISE, enterprise=e)
+    client.force_login(owner)
+    client.post(
+        f"/enterprises/{e.pk}/edit/",
+        {
+            "name": "东莞市改名后有限公司",
+            "industry": e.industry_id,
+            "employees": 60,
+            "revenue_wan": "800",
+        },
+    )
+    e.refresh_from_db()
+    assert e.name == "东莞市改名后有限公司"
+    client.force_login(user_for(Role.CITY))
+    page = client.get(f"/enterprises/{e.pk}/").content.decode()
+    assert 'data-testid="history"' in page and "东莞市改名后有限公司" in page
+    client.force_login(user_for(Role.TOWN, town_name="虎门"))
+    assert 'data-testid="history"' not in client.get(f"/enterprises/{e.pk}/").content.decode()
+
+
+def test_edit_form_with_a_bad_value_shows_the_field_error_and_changes_nothing(client):
+    e = EnterpriseFactory(employees=50)
+    client.force_login(user_for(Role.ENTERPRISE, enterprise=e))
+    response = client.post(
+        f"/enterprises/{e.pk}/edit/", {"name": "", "industry": e.industry_id, "employees": "-3"}
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors.keys() >= {"name", "employees"}
+    e.refresh_from_db()
+    assert e.employees == 50
