@@ -43,11 +43,11 @@ test: install
 	$(MAKE) test-postgres
 
 test-sqlite:
-	env -u DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
+	env -u DATABASE_URL DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest $(PYTEST_ARGS)
 
 test-postgres:
 	@if $(BIN)/python scripts/pg_ready.py "$(PG_TEST_URL)"; then \
-		DATABASE_URL="$(PG_TEST_URL)" $(BIN)/pytest $(PYTEST_ARGS); \
+		DATABASE_URL="$(PG_TEST_URL)" DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest $(PYTEST_ARGS); \
 	elif [ "$$CI" = "true" ]; then \
 		echo "PostgreSQL does not answer at $(PG_TEST_URL), and CI requires it" >&2; exit 1; \
 	else \

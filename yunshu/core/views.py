@@ -14,6 +14,7 @@ from yunshu.accounts.models import Role
 from yunshu.enterprises import selectors as enterprise_selectors
 
 from .notifications import notifications_for, notifications_mark_read
+from .size_class import SizeClass
 
 
 def _chart_by_cluster(user: Any) -> str:
@@ -33,6 +34,13 @@ def _chart_by_cluster(user: Any) -> str:
     )
 
 
+def _by_size(qs: Any) -> list[dict[str, Any]]:
+    counts = dict(qs.values_list("size_class").annotate(n=Count("id")).order_by())
+    return [
+        {"label": size.label, "n": counts[size.value]} for size in SizeClass if size.value in counts
+    ]
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Each role lands on what waits for it."""
@@ -48,9 +56,7 @@ def home(request: HttpRequest) -> HttpResponse:
             .filter(status="pending")
             .count(),
             "unverified": enterprise_selectors.enterprises_pending_verification(user).count(),
-            "by_size": list(
-                visible.values("size_class").annotate(n=Count("id")).order_by("size_class")
-            ),
+            "by_size": _by_size(visible),
             "chart_by_cluster": _chart_by_cluster(user),
         }
         if role == Role.CITY:

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from openpyxl import Workbook
 
-from .importer import EXPORT_HEADERS, read_rows
+from .importer import EXPORT_HEADERS, STATUS_WRITTEN, read_rows
 from .models import Enterprise, OperatingStatus
 
 WAN = Decimal(10000)
@@ -40,7 +40,7 @@ def enterprise_export_row(e: dict[str, Any]) -> list[Any]:
         "contact_phone": e["contact_phone"],
         "address": e["address"],
         "registered_on": e["registered_on"].isoformat() if e["registered_on"] else None,
-        "status": str(OperatingStatus(e["status"]).label) if e["status"] else None,
+        "status": STATUS_WRITTEN[OperatingStatus(e["status"])] if e["status"] else None,
     }
     return [_cell(values[key]) for key, _header in EXPORT_HEADERS]
 

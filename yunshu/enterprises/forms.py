@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from yunshu.accounts.models import Role
 from yunshu.core.forms import StyledForm
 from yunshu.core.models import Cluster, Town
 from yunshu.core.size_class import SizeClass
@@ -56,6 +57,13 @@ class EnterpriseFilterForm(StyledForm, forms.Form):
         choices=[(25, 25), (50, 50), (100, 100)],
         empty_value=None,
     )
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        org = getattr(user, "organisation", None)
+        if org is not None and org.kind in (Role.TOWN, Role.ENTERPRISE):
+            # A town officer sees one town, an enterprise itself: a town filter would mislead.
+            del self.fields["town"]
 
     def filters(self) -> dict[str, Any]:
         data = self.cleaned_data if self.is_valid() else {}

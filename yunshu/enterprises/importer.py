@@ -83,6 +83,15 @@ STATUS_WORDS = {
     "吊销": OperatingStatus.REVOKED,
     "吊销,未注销": OperatingStatus.REVOKED,
 }
+# The word each status is written with in files, whatever language the UI is in.
+STATUS_WRITTEN = {
+    OperatingStatus.ACTIVE: "存续",
+    OperatingStatus.SUSPENDED: "停业",
+    OperatingStatus.LIQUIDATING: "清算",
+    OperatingStatus.MOVED_OUT: "迁出",
+    OperatingStatus.CANCELLED: "注销",
+    OperatingStatus.REVOKED: "吊销",
+}
 TOWN_SUFFIXES = ("街道办事处", "街道办", "街道", "镇", "园区", "高新区")
 WAN = Decimal(10000)
 CENT = Decimal("0.01")

@@ -30,7 +30,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _filtered(request: HttpRequest) -> tuple[EnterpriseFilterForm, Any]:
-    form = EnterpriseFilterForm(request.GET or None)
+    form = EnterpriseFilterForm(request.GET or None, user=request.user)
     qs = selectors.enterprise_filter(
         selectors.enterprises_visible_to(request.user), **form.filters()
     )

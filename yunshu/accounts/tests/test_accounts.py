@@ -121,3 +121,13 @@ def test_enterprise_signup_with_a_bad_code_names_the_reason(client):
     response = client.post("/accounts/signup/", {"uscc": "91441900618163186A", "name": "x"})
     assert response.status_code == 200
     assert "校验" in " ".join(response.context["form"].errors["uscc"])
+
+
+def test_city_home_counts_enterprises_by_size_class_with_their_names(client):
+    from yunshu.factories import EnterpriseFactory
+
+    EnterpriseFactory(employees=5)
+    EnterpriseFactory(employees=50)
+    client.force_login(user_for(Role.CITY))
+    html = client.get("/").content.decode()
+    assert html.index("小型") < html.index("微型")  # largest class first

@@ -14,8 +14,13 @@
     chart.setOption({
       grid: { left: 8, right: 24, top: 8, bottom: 8, containLabel: true },
       tooltip: { trigger: "axis" },
-      xAxis: { type: "value" },
-      yAxis: { type: "category", data: d.names },
+      xAxis: { type: "value", minInterval: 1 },
+      yAxis: {
+        type: "category",
+        data: d.names,
+        // Long cluster names are cut on a phone, so the bars keep their room.
+        axisLabel: { width: target.clientWidth < 500 ? 90 : 220, overflow: "truncate" },
+      },
       series: [{ type: "bar", data: d.values, itemStyle: { color: "#206bc4" } }],
     });
     window.addEventListener("resize", function () { chart.resize(); });
