@@ -9,5 +9,6 @@ urlpatterns = [
     path("accounts/", include(auth_patterns)),
     path("accounts/", include("yunshu.accounts.urls")),
     path("enterprises/", include("yunshu.enterprises.urls")),
+    path("assessments/", include("yunshu.assessments.urls")),
     path("", include("yunshu.core.urls")),
 ]

@@ -9,6 +9,8 @@ import sys
 COMMANDS = {
     "import-enterprises": ("import_enterprises", "import an enterprise list (.xlsx/.csv)"),
     "audit-verify": ("audit_verify", "verify the audit log's hash chain"),
+    "assessment-score": ("assessment_score", "score an answer file (maturity-2024, security-2024)"),
+    "load-questionnaires": ("load_questionnaires", "store new questionnaire and rule versions"),
     "demo": ("demo", "build the deterministic demo world (--scale small|city|N)"),
     "serve": ("runserver", "serve the site (development server)"),
     "worker": ("db_worker", "run the background job worker"),

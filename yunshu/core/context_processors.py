@@ -17,6 +17,13 @@ NAV: list[tuple[Any, str, set[str] | None]] = [
     (_("我的企业"), "enterprises:mine", {Role.ENTERPRISE}),
     (_("数据授权"), "enterprises:grants", {Role.ENTERPRISE, Role.PROVIDER}),
     (_("授权企业"), "enterprises:list", {Role.PROVIDER}),
+    (
+        _("评估"),
+        "assessments:list",
+        {Role.ENTERPRISE, Role.PROVIDER, Role.ASSESSOR, Role.CITY, Role.TOWN},
+    ),
+    (_("水平分布"), "assessments:distribution", {Role.CITY, Role.TOWN}),
+    (_("定级规则"), "assessments:rules", {Role.CITY}),
     (_("认领审核"), "enterprises:claims", {Role.CITY, Role.TOWN}),
     (_("导入名单"), "enterprises:import", {Role.CITY}),
     (_("成员管理"), "accounts:members", None),

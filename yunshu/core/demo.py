@@ -359,6 +359,12 @@ def demo_users() -> list[DemoUser]:
 
 
 def build_demo_world(*, scale: str | int = "small", seed: int = 2026) -> tuple[int, list[DemoUser]]:
+    from yunshu.assessments.demo import generate_assessments
+
     count = SCALES[scale] if isinstance(scale, str) else int(scale)
     made = generate_enterprises(count, seed=seed)
-    return made, create_demo_users()
+    users = create_demo_users()
+    # A quarter of the enterprises have assessed themselves (25,000 at city scale: 50,000
+    # assessments, one maturity and one security each).
+    generate_assessments(count // 4, seed=seed)
+    return made, users

@@ -16,6 +16,7 @@ from .importer import EXPORT_HEADERS, STATUS_WRITTEN, read_rows
 from .models import Enterprise, OperatingStatus
 
 WAN = Decimal(10000)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _yes_no(value: bool) -> str:

@@ -21,12 +21,13 @@ from yunshu.core.errors import check, is_htmx
 from yunshu.core.models import AuditEntry
 
 from . import permissions, selectors, services
-from .exports import write_enterprises_xlsx
+from .exports import (
+    XLSX,
+    write_enterprises_xlsx,
+)
 from .forms import ClaimDecisionForm, EnterpriseEditForm, EnterpriseFilterForm, ImportUploadForm
 from .jobs import import_job_create, import_jobs_reap_stale
 from .models import AccessLogEntry
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _filtered(request: HttpRequest) -> tuple[EnterpriseFilterForm, Any]:

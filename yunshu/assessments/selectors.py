@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+
+from yunshu.accounts.models import Role
+from yunshu.enterprises.selectors import enterprises_visible_to
+
+from .models import Assessment, AssessmentResult
+
+
+def assessments_visible_to(user: Any) -> QuerySet[Assessment]:
+    """Every read of assessments starts here. A provider sees its own diagnoses and the
+    assessments of enterprises that granted it the assessments scope."""
+    qs = Assessment.objects.select_related("enterprise", "questionnaire", "organisation")
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return qs.none()
+    if user.is_superuser:
+        return qs
+    org = user.organisation
+    if org is None or not org.is_active:
+        return qs.none()
+    match org.kind:
+        case Role.CITY | Role.TOWN | Role.ENTERPRISE:
+            return qs.filter(enterprise__in=enterprises_visible_to(user).values("pk"))
+        case Role.PROVIDER:
+            granted = enterprises_visible_to(user, scope="assessments").values("pk")
+            return qs.filter(
+                Q(organisation=org) | Q(enterprise__in=granted, status__in=["submitted", "signed"])
+            )
+        case Role.ASSESSOR:
+            return qs.filter(organisation=org)
+        case _:
+            return qs.none()
+
+
+def with_current_result(qs: QuerySet[Assessment]) -> QuerySet[Assessment]:
+    return qs.prefetch_related(
+        Prefetch(
+            "results",
+            queryset=AssessmentResult.objects.filter(is_current=True),
+            to_attr="current_results",
+        )
+    )
+
+
+def current_result(assessment: Assessment) -> AssessmentResult | None:
+    cached = getattr(assessment, "current_results", None)
+    if cached is not None:
+        return cached[0] if cached else None
+    return assessment.results.filter(is_current=True).first()
+
+
+LEVELS = (0, 1, 2, 3, 4)
+GRADES = ("high", "medium", "low")
+
+
+def latest_results_visible_to(
+    user: Any, *, kind: str, source: str = ""
+) -> QuerySet[AssessmentResult]:
+    """The current result of each enterprise's latest submitted assessment of one kind."""
+    assessments = assessments_visible_to(user).filter(
+        questionnaire__kind=kind, status__in=[Assessment.Status.SUBMITTED, Assessment.Status.SIGNED]
+    )
+    if source:
+        assessments = assessments.filter(source=source)
+    newer = assessments.filter(
+        enterprise_id=OuterRef("assessment__enterprise_id"),
+        submitted_at__gt=OuterRef("assessment__submitted_at"),
+    )
+    return AssessmentResult.objects.filter(
+        is_current=True, assessment__in=assessments.values("pk")
+    ).exclude(Exists(newer))
+
+
+def level_distribution(user: Any, *, by: str, kind: str, source: str = "") -> list[dict[str, Any]]:
+    """Rows of (town or cluster) with counts per level (maturity) or risk grade (security)."""
+    group = {"town": "assessment__enterprise__town", "cluster": "assessment__enterprise__cluster"}[
+        by
+    ]
+    value = "level" if kind == "maturity" else "risk_grade"
+    counts = (
+        latest_results_visible_to(user, kind=kind, source=source)
+        .values(f"{group}__name_zh", f"{group}__name_en", f"{group}__sort_order", value)
+        .annotate(n=Count("id"))
+        .order_by(f"{group}__sort_order")
+    )
+    rows: dict[str, dict[str, Any]] = {}
+    buckets = LEVELS if kind == "maturity" else GRADES
+    for c in counts:
+        name_zh = c[f"{group}__name_zh"] or "—"
+        row = rows.setdefault(
+            name_zh,
+            {
+                "name_zh": name_zh,
+                "name_en": c[f"{group}__name_en"] or "—",
+                "counts": dict.fromkeys(buckets, 0),
+                "total": 0,
+            },
+        )
+        key = c[value]
+        if key in row["counts"]:
+            row["counts"][key] += c["n"]
+            row["total"] += c["n"]
+    return list(rows.values())

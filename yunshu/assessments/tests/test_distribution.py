@@ -1,0 +1,62 @@
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from yunshu.accounts.models import Role
+from yunshu.assessments import services
+from yunshu.assessments.tests.test_services import EXAMPLE, filled
+from yunshu.factories import EnterpriseFactory, town, user_for
+
+pytestmark = pytest.mark.django_db
+
+
+def _submitted(town_name, planning="written_plan"):
+    e = EnterpriseFactory(town=town(town_name))
+    owner = user_for(Role.ENTERPRISE, enterprise=e)
+    example = dict(EXAMPLE, answers=EXAMPLE["answers"] | {"planning": planning})
+    a = filled(owner, e, example=example)
+    services.assessment_submit(assessment=a, by=owner)
+    return e, owner, a
+
+
+def test_city_sees_levels_by_town_and_the_export_has_the_same_numbers(client):
+    _submitted("虎门")
+    _submitted("虎门")
+    _submitted("长安")
+    client.force_login(user_for(Role.CITY))
+    response = client.get("/assessments/distribution/?by=town&kind=maturity")
+    rows = {r["name_zh"]: r for r in response.context["rows"]}
+    assert rows["虎门"]["counts"][2] == 2 and rows["长安"]["total"] == 1
+    sheet = load_workbook(
+        io.BytesIO(b"".join(client.get("/assessments/distribution.xlsx?by=town").streaming_content))
+    ).active
+    table = {row[0]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert table["虎门"][-1] == 2 and table["虎门"][3] == 2  # columns: name, 未达一级, 一级, 二级 …
+
+
+def test_each_enterprise_counts_once_with_its_latest_assessment(client):
+    e, owner, _first = _submitted("虎门")
+    better = dict(EXAMPLE, answers=EXAMPLE["answers"] | {"planning": "strategic_iterating"})
+    second = filled(owner, e, example=better)
+    services.assessment_submit(assessment=second, by=owner)
+    client.force_login(user_for(Role.CITY))
+    rows = client.get("/assessments/distribution/").context["rows"]
+    assert sum(r["total"] for r in rows) == 1
+
+
+def test_town_officer_sees_only_its_own_town(client):
+    _submitted("虎门")
+    _submitted("长安")
+    client.force_login(user_for(Role.TOWN, town_name="长安"))
+    rows = client.get("/assessments/distribution/?by=town").context["rows"]
+    assert [r["name_zh"] for r in rows] == ["长安"]
+    rows = client.get("/assessments/distribution/?by=cluster").context["rows"]
+    assert sum(r["total"] for r in rows) == 1
+
+
+@pytest.mark.parametrize("role", [Role.ENTERPRISE, Role.PROVIDER, Role.EXPERT])
+def test_other_roles_get_a_404(client, role):
+    client.force_login(user_for(role))
+    assert client.get("/assessments/distribution/").status_code == 404
+    assert client.get("/assessments/distribution.xlsx").status_code == 404

@@ -1,0 +1,369 @@
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from openpyxl import Workbook
+
+from yunshu.accounts.models import Role
+from yunshu.core.errors import check, is_htmx
+from yunshu.core.uscc import normalise
+from yunshu.enterprises.exports import XLSX
+from yunshu.enterprises.models import AccessLogEntry, Enterprise
+from yunshu.enterprises.selectors import enterprises_visible_to
+from yunshu.enterprises.services import access_record
+
+from . import engine, permissions, selectors, services, wizard
+from .definitions import active_rule, engine_questionnaire, engine_rule
+from .forms import StartForm
+from .models import Assessment, Questionnaire, RescoreJob
+from .report import result_context
+
+
+@login_required
+def assessment_list(request: HttpRequest) -> HttpResponse:
+    qs = selectors.with_current_result(selectors.assessments_visible_to(request.user))
+    role = getattr(request.user, "role", None)
+    if role not in (Role.CITY, Role.TOWN, Role.ENTERPRISE, Role.PROVIDER, Role.ASSESSOR):
+        raise Http404
+    rows = [(a, selectors.current_result(a)) for a in qs[:200]]
+    source = permissions.SOURCE_FOR_ROLE.get(role)
+    startable = None
+    if source and role != Role.ASSESSOR:
+        startable = enterprises_visible_to(request.user, scope="assessments")
+    found = None
+    if role == Role.ASSESSOR and request.GET.get("uscc"):
+        found = _startable(request.user).filter(uscc=normalise(request.GET["uscc"])).first()
+        if found is None:
+            messages.error(request, _("企业库中没有这个统一社会信用代码"))
+    return render(
+        request,
+        "assessments/list.html",
+        {
+            "rows": rows,
+            "start_form": StartForm() if source else None,
+            "startable": startable[:50] if startable is not None else None,
+            "source": source,
+            "found": found,
+        },
+    )
+
+
+def _startable(user: Any) -> QuerySet[Enterprise]:
+    if getattr(user, "role", None) == Role.ASSESSOR:
+        # The city sends an assessment body to any enterprise for acceptance; the
+        # assignment list arrives with the programmes module.
+        return Enterprise.objects.all()
+    return enterprises_visible_to(user, scope="assessments")
+
+
+@login_required
+@require_POST
+def assessment_start(request: HttpRequest, enterprise_pk: int) -> HttpResponse:
+    role = getattr(request.user, "role", None)
+    source = permissions.SOURCE_FOR_ROLE.get(role)
+    if source is None:
+        raise Http404
+    enterprise = get_object_or_404(_startable(request.user), pk=enterprise_pk)
+    form = StartForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请选择问卷"))
+        return redirect("assessments:list")
+    try:
+        assessment = services.assessment_start(
+            enterprise=enterprise,
+            questionnaire=form.cleaned_data["questionnaire"],
+            source=source,
+            by=request.user,
+        )
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+        return redirect("assessments:list")
+    return redirect("assessments:detail", pk=assessment.pk)
+
+
+def _wizard_context(assessment: Assessment, step_key: str | None) -> dict[str, Any]:
+    q = engine_questionnaire(assessment.questionnaire)
+    steps = wizard.steps(q)
+    current = next((s for s in steps if s.key == step_key), steps[0])
+    index = steps.index(current)
+    return {
+        "a": assessment,
+        "q": q,
+        "steps": [(s, wizard.step_done(s, assessment.answers, assessment.scenes)) for s in steps],
+        "step": current,
+        "prev_step": steps[index - 1] if index > 0 else None,
+        "next_step": steps[index + 1] if index + 1 < len(steps) else None,
+        "answers": assessment.answers,
+        "scene_answers": assessment.scenes,
+        "done_count": sum(
+            1 for s in steps if wizard.step_done(s, assessment.answers, assessment.scenes)
+        ),
+    }
+
+
+@login_required
+def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    assessment = get_object_or_404(selectors.assessments_visible_to(request.user), pk=pk)
+    if permissions.can_edit_assessment(request.user, assessment)[0]:
+        context = _wizard_context(assessment, request.GET.get("step"))
+        return render(request, "assessments/wizard.html", context)
+    if assessment.status == Assessment.Status.DRAFT:
+        raise Http404  # someone else's unfinished draft
+    access_record(
+        enterprise_ids=[assessment.enterprise_id],
+        by=request.user,
+        what=AccessLogEntry.What.ASSESSMENTS,
+    )
+    context = result_context(assessment)
+    context["can_sign"] = permissions.can_sign_assessment(request.user, assessment)[0]
+    context["others"] = (
+        selectors.assessments_visible_to(request.user)
+        .filter(enterprise=assessment.enterprise, questionnaire__kind=assessment.questionnaire.kind)
+        .exclude(pk=assessment.pk)
+        .exclude(status=Assessment.Status.DRAFT)
+    )
+    return render(request, "assessments/result.html", context)
+
+
+@login_required
+@require_POST
+def assessment_save_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
+    assessment = get_object_or_404(selectors.assessments_visible_to(request.user), pk=pk)
+    if not permissions.can_edit_assessment(request.user, assessment)[0]:
+        raise Http404
+    context = _wizard_context(assessment, step)
+    answers, scenes = wizard.parse_post(context["step"], request.POST)
+    # Save what fits; keep what does not on the screen, with its reason, to be corrected.
+    errors = services.answer_errors(context["q"], answers, scenes)
+    assessment = services.assessment_save(
+        assessment=assessment,
+        by=request.user,
+        answers={k: v for k, v in answers.items() if k not in errors},
+        scenes={k: v for k, v in scenes.items() if k not in errors},
+    )
+    context = _wizard_context(assessment, step)
+    context["answers"] = {**assessment.answers, **{k: answers[k] for k in errors if k in answers}}
+    context["scene_answers"] = {
+        **assessment.scenes,
+        **{k: scenes[k] for k in errors if k in scenes},
+    }
+    context["errors"] = errors
+    context["saved"] = not errors
+    if is_htmx(request):
+        return render(request, "assessments/_step.html", context | {"oob": True})
+    if errors:
+        return render(request, "assessments/wizard.html", context)
+    going_on = request.POST.get("go") == "next" and context["next_step"] is not None
+    target = context["next_step"] if going_on else context["step"]
+    if not going_on:
+        messages.success(request, _("已保存"))
+    return redirect(f"{reverse('assessments:detail', args=[assessment.pk])}?step={target.key}")
+
+
+@login_required
+@require_POST
+def assessment_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    assessment = get_object_or_404(selectors.assessments_visible_to(request.user), pk=pk)
+    try:
+        services.assessment_submit(assessment=assessment, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+    else:
+        messages.success(request, _("已提交，结果已生成"))
+    return redirect("assessments:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def assessment_sign(request: HttpRequest, pk: int) -> HttpResponse:
+    assessment = get_object_or_404(selectors.assessments_visible_to(request.user), pk=pk)
+    services.assessment_sign(assessment=assessment, by=request.user)
+    messages.success(request, _("已签发"))
+    return redirect("assessments:detail", pk=pk)
+
+
+@login_required
+def assessment_compare(request: HttpRequest, pk: int, other: int) -> HttpResponse:
+    visible = selectors.assessments_visible_to(request.user).exclude(status=Assessment.Status.DRAFT)
+    before = get_object_or_404(visible, pk=pk)
+    after = get_object_or_404(
+        visible,
+        pk=other,
+        enterprise=before.enterprise,
+        questionnaire__kind=before.questionnaire.kind,
+    )
+    if before.created_at > after.created_at:
+        before, after = after, before
+    access_record(
+        enterprise_ids=[before.enterprise_id], by=request.user, what=AccessLogEntry.What.ASSESSMENTS
+    )
+    from .report import compare_context
+
+    return render(request, "assessments/compare.html", compare_context(before, after))
+
+
+DISTRIBUTION_ROLES = (Role.CITY, Role.TOWN)
+
+
+def _distribution_args(request: HttpRequest) -> dict[str, str]:
+    def choice(name: str, allowed: Any, default: str) -> str:
+        value = request.GET.get(name, "")
+        return value if value in allowed else default
+
+    by = choice("by", ("town", "cluster"), "town")
+    kind = choice("kind", ("maturity", "security"), "maturity")
+    source = choice("source", Assessment.Source.values, "")
+    return {"by": by, "kind": kind, "source": source}
+
+
+@login_required
+def distribution(request: HttpRequest) -> HttpResponse:
+    if getattr(request.user, "role", None) not in DISTRIBUTION_ROLES:
+        raise Http404
+    args = _distribution_args(request)
+    rows = selectors.level_distribution(request.user, **args)
+    buckets = list(selectors.LEVELS if args["kind"] == "maturity" else selectors.GRADES)
+    en = (get_language() or "").startswith("en")
+    chart = {
+        "categories": [r["name_en" if en else "name_zh"] for r in rows],
+        "series": [
+            {"name": bucket_label(args["kind"], b), "data": [r["counts"][b] for r in rows]}
+            for b in buckets
+        ],
+    }
+    totals = {b: sum(r["counts"][b] for r in rows) for b in buckets}
+    return render(
+        request,
+        "assessments/distribution.html",
+        {
+            "rows": rows,
+            "buckets": [(b, bucket_label(args["kind"], b)) for b in buckets],
+            "totals": totals,
+            "grand_total": sum(totals.values()),
+            "chart_json": json.dumps(chart, ensure_ascii=False),
+            "sources": Assessment.Source.choices,
+            "query": request.GET.urlencode(),
+            **args,
+        },
+    )
+
+
+def bucket_label(kind: str, bucket: Any) -> str:
+    if kind == "maturity":
+        return engine.level_label(int(bucket))
+    return {"high": _("高风险"), "medium": _("中风险"), "low": _("低风险")}[bucket]
+
+
+@login_required
+def distribution_export(request: HttpRequest) -> HttpResponseBase:
+    if getattr(request.user, "role", None) not in DISTRIBUTION_ROLES:
+        raise Http404
+    args = _distribution_args(request)
+    rows = selectors.level_distribution(request.user, **args)
+    buckets = list(selectors.LEVELS if args["kind"] == "maturity" else selectors.GRADES)
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(_("分布"))
+    ws.append(
+        [
+            _("镇街") if args["by"] == "town" else _("产业集群"),
+            *(bucket_label(args["kind"], b) for b in buckets),
+            _("合计"),
+        ]
+    )
+    for r in rows:
+        ws.append([r["name_zh"], *(r["counts"][b] for b in buckets), r["total"]])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    buffer.seek(0)
+    name = f"{args['kind']}-by-{args['by']}.xlsx"
+    return FileResponse(buffer, as_attachment=True, filename=name, content_type=XLSX)
+
+
+@login_required
+def rules_page(request: HttpRequest) -> HttpResponse:
+    from . import rules
+
+    check(rules.can_manage_rules(request.user))
+    questionnaire = get_object_or_404(
+        Questionnaire, key=request.GET.get("q", "maturity-2024"), kind="maturity"
+    )
+    active = active_rule(questionnaire)
+    preview = None
+    text = ""
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        text = (
+            upload.read().decode("utf-8", errors="replace")
+            if upload
+            else request.POST.get("text", "")
+        )
+        try:
+            if request.POST.get("confirm") == "1":
+                job = rules.rule_activate(questionnaire=questionnaire, text=text, by=request.user)
+                messages.success(request, _("新规则已生效，正在重新定级"))
+                return redirect("assessments:rescore_job", pk=job.pk)
+            preview = rules.rule_preview(questionnaire=questionnaire, text=text, by=request.user)
+        except ValidationError as exc:
+            messages.error(request, "；".join(exc.messages))
+    return render(
+        request,
+        "assessments/rules.html",
+        {
+            "questionnaire": questionnaire,
+            "active": active,
+            "active_rule": engine_rule(active) if active else None,
+            "history": questionnaire.rules.all()[:20],
+            "preview": preview,
+            "text": text,
+            "jobs": RescoreJob.objects.filter(rule__questionnaire=questionnaire)[:5],
+        },
+    )
+
+
+@login_required
+def rescore_job(request: HttpRequest, pk: int) -> HttpResponse:
+    from . import rules
+
+    check(rules.can_manage_rules(request.user))
+    job = get_object_or_404(RescoreJob.objects.select_related("rule"), pk=pk)
+    template = (
+        "assessments/_rescore_progress.html" if is_htmx(request) else "assessments/rescore_job.html"
+    )
+    return render(request, template, {"job": job})
+
+
+@login_required
+def assessment_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The 诊断报告 of a submitted or signed assessment, as PDF (always in Chinese)."""
+    from .pdf import render_assessment_pdf  # WeasyPrint loads only when a report is asked for
+
+    assessment = get_object_or_404(
+        selectors.assessments_visible_to(request.user).exclude(status=Assessment.Status.DRAFT),
+        pk=pk,
+    )
+    access_record(
+        enterprise_ids=[assessment.enterprise_id],
+        by=request.user,
+        what=AccessLogEntry.What.ASSESSMENTS,
+    )
+    pdf = render_assessment_pdf(assessment)
+    day = timezone.localdate(assessment.submitted_at).isoformat()
+    filename = f"诊断报告-{assessment.enterprise.name}-{assessment.questionnaire.key}-{day}.pdf"
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(False, filename) or ""
+    response["Cache-Control"] = "private, no-store"
+    return response
