@@ -98,6 +98,7 @@ class Assessment(models.Model):
     signed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    batch = models.CharField(_("批量上传批次"), max_length=32, blank=True, db_index=True)
     corrects = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
@@ -187,3 +188,25 @@ class RescoreJob(models.Model):
         if self.status == self.Status.SUCCEEDED:
             return 100
         return min(99, int(self.done * 100 / self.total)) if self.total else 0
+
+
+class Evidence(models.Model):
+    """A file that backs an official result (photos, reports, system screenshots)."""
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="evidence")
+    file = models.FileField(upload_to="evidence/%Y/%m/")
+    original_name = models.CharField(_("文件名"), max_length=255)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("佐证材料")
+        verbose_name_plural = _("佐证材料")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name

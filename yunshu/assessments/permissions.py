@@ -58,4 +58,6 @@ def can_sign_assessment(user: Any, assessment: Assessment) -> Decision:
         return False, _("只有第三方评估需要签发")
     if assessment.status != Assessment.Status.SUBMITTED:
         return False, _("提交后才能签发")
+    if not assessment.evidence.exists():
+        return False, _("签发前请先上传佐证材料")
     return True, ""

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -29,7 +29,7 @@ from yunshu.enterprises.services import access_record
 from . import engine, permissions, selectors, services, wizard
 from .definitions import active_rule, engine_questionnaire, engine_rule
 from .forms import StartForm
-from .models import Assessment, Questionnaire, RescoreJob
+from .models import Assessment, Evidence, Questionnaire, RescoreJob
 from .report import result_context
 
 
@@ -130,6 +130,12 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     context = result_context(assessment)
     context["can_sign"] = permissions.can_sign_assessment(request.user, assessment)[0]
+    context["evidence"] = assessment.evidence.all()
+    context["can_add_evidence"] = (
+        assessment.source == Assessment.Source.OFFICIAL
+        and assessment.status == Assessment.Status.SUBMITTED
+        and assessment.organisation_id == getattr(request.user, "organisation_id", None)
+    )
     context["others"] = (
         selectors.assessments_visible_to(request.user)
         .filter(enterprise=assessment.enterprise, questionnaire__kind=assessment.questionnaire.kind)
@@ -367,3 +373,115 @@ def assessment_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     response["Content-Disposition"] = content_disposition_header(False, filename) or ""
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@login_required
+def official_page(request: HttpRequest) -> HttpResponse:
+    """An assessment body's desk: the template, the bulk upload, and signing."""
+    from . import official
+
+    check(official.can_upload_official(request.user))
+    questionnaire = get_object_or_404(Questionnaire, key=request.GET.get("q", "maturity-2024"))
+    report = None
+    upload = request.FILES.get("file") if request.method == "POST" else None
+    if upload is not None:
+        try:
+            report = official.official_upload(
+                by=request.user, upload=upload, questionnaire=questionnaire
+            )
+        except ValidationError as exc:
+            messages.error(request, "；".join(exc.messages))
+        else:
+            if report.created:
+                messages.success(
+                    request,
+                    _("已导入 %(n)d 家企业的评估结果，上传佐证材料后即可签发")
+                    % {"n": len(report.created)},
+                )
+                return redirect("assessments:official")
+    pending = selectors.with_current_result(
+        selectors.assessments_visible_to(request.user)
+        .filter(source=Assessment.Source.OFFICIAL)
+        .annotate(evidence_count=Count("evidence"))
+        .order_by("status", "-submitted_at")
+    )[:200]
+    return render(
+        request,
+        "assessments/official.html",
+        {
+            "questionnaire": questionnaire,
+            "report": report,
+            "rows": [(a, selectors.current_result(a)) for a in pending],
+        },
+    )
+
+
+@login_required
+def official_template(request: HttpRequest) -> HttpResponseBase:
+    from . import official
+
+    check(official.can_upload_official(request.user))
+    questionnaire = get_object_or_404(Questionnaire, key=request.GET.get("q", "maturity-2024"))
+    content = official.template_xlsx(questionnaire)
+    return FileResponse(
+        io.BytesIO(content),
+        as_attachment=True,
+        filename=f"official-{questionnaire.key}-template.xlsx",
+        content_type=XLSX,
+    )
+
+
+@login_required
+@require_POST
+def official_sign(request: HttpRequest) -> HttpResponse:
+    """Sign the chosen official results; those without evidence are named and left."""
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    chosen = selectors.assessments_visible_to(request.user).filter(pk__in=ids)
+    signed, refused = 0, []
+    for assessment in chosen:
+        allowed, reason = permissions.can_sign_assessment(request.user, assessment)
+        if not allowed:
+            refused.append(f"{assessment.enterprise.name}：{reason}")
+            continue
+        services.assessment_sign(assessment=assessment, by=request.user)
+        signed += 1
+    if signed:
+        messages.success(request, _("已签发 %(n)d 份评估结果") % {"n": signed})
+    for line in refused:
+        messages.error(request, line)
+    return redirect("assessments:official")
+
+
+@login_required
+@require_POST
+def evidence_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    from . import official
+
+    assessment = get_object_or_404(selectors.assessments_visible_to(request.user), pk=pk)
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, _("请选择文件"))
+    else:
+        try:
+            official.evidence_add(assessment=assessment, by=request.user, upload=upload)
+        except ValidationError as exc:
+            messages.error(request, "；".join(exc.messages))
+        else:
+            messages.success(request, _("已上传佐证材料"))
+    return redirect("assessments:detail", pk=pk)
+
+
+@login_required
+def evidence_download(request: HttpRequest, pk: int) -> HttpResponseBase:
+    evidence = get_object_or_404(
+        Evidence.objects.filter(assessment__in=selectors.assessments_visible_to(request.user)),
+        pk=pk,
+    )
+    access_record(
+        enterprise_ids=[evidence.assessment.enterprise_id],
+        by=request.user,
+        what=AccessLogEntry.What.ASSESSMENTS,
+    )
+    return FileResponse(
+        evidence.file.open("rb"), as_attachment=True, filename=evidence.original_name
+    )

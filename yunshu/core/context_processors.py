@@ -23,6 +23,7 @@ NAV: list[tuple[Any, str, set[str] | None]] = [
         {Role.ENTERPRISE, Role.PROVIDER, Role.ASSESSOR, Role.CITY, Role.TOWN},
     ),
     (_("水平分布"), "assessments:distribution", {Role.CITY, Role.TOWN}),
+    (_("第三方评估"), "assessments:official", {Role.ASSESSOR}),
     (_("定级规则"), "assessments:rules", {Role.CITY}),
     (_("认领审核"), "enterprises:claims", {Role.CITY, Role.TOWN}),
     (_("导入名单"), "enterprises:import", {Role.CITY}),

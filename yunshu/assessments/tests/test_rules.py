@@ -7,7 +7,7 @@ from yunshu.accounts.models import Role
 from yunshu.assessments import rules, services
 from yunshu.assessments.definitions import RULE_DIR
 from yunshu.assessments.models import AssessmentResult, LevelRule, Questionnaire, RescoreJob
-from yunshu.assessments.tests.test_services import filled
+from yunshu.assessments.tests.test_services import add_evidence, filled
 from yunshu.core.audit import audit_verify
 from yunshu.factories import EnterpriseFactory, user_for
 
@@ -32,6 +32,7 @@ def submitted(source="self"):
     a = filled(by, e, source=source)
     services.assessment_submit(assessment=a, by=by)
     if source == "official":
+        add_evidence(a, by)
         services.assessment_sign(assessment=a, by=by)
     return a
 

@@ -50,6 +50,18 @@ def test_shipped_versions_are_stored_by_migrate_and_loading_again_changes_nothin
     assert questionnaires_load() == []
 
 
+def add_evidence(assessment, by):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from yunshu.assessments.official import evidence_add
+
+    return evidence_add(
+        assessment=assessment,
+        by=by,
+        upload=SimpleUploadedFile("现场照片.pdf", b"%PDF-1.4 evidence", "application/pdf"),
+    )
+
+
 def test_self_assessment_submitted_is_scored_locked_and_keeps_its_version():
     e = EnterpriseFactory()
     owner = user_for(Role.ENTERPRISE, enterprise=e)
@@ -136,6 +148,9 @@ def test_signed_official_result_is_immutable_and_a_correction_references_it():
     assessor = user_for(Role.ASSESSOR)
     a = filled(assessor, e, source="official")
     services.assessment_submit(assessment=a, by=assessor)
+    with pytest.raises(Http404):  # no evidence yet
+        services.assessment_sign(assessment=a, by=assessor)
+    add_evidence(a, assessor)
     services.assessment_sign(assessment=a, by=assessor)
     a.refresh_from_db()
     assert a.status == "signed"
