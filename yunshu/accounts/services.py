@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from yunshu.core.audit import audit_record
 from yunshu.core.errors import check
 from yunshu.core.notifications import notify
+from yunshu.enterprises.services import _create_user
 
 from .models import Invitation, Organisation
 from .permissions import can_manage_members
@@ -68,7 +69,7 @@ def invitation_accept(*, token: str, username: str, password: str, display_name:
         raise ValidationError(_("邀请链接无效或已过期"))
     if User.objects.filter(username=username).exists():
         raise ValidationError({"username": _("该用户名已被使用")})
-    user = User.objects.create_user(
+    user = _create_user(
         username=username,
         email=invitation.email,
         password=password,

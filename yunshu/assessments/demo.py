@@ -78,16 +78,25 @@ def generate_assessments(
     parsed_rule = engine_rule(rule)
     ids = list(Enterprise.objects.order_by("id").values_list("id", "size_class"))
     picked = rng.sample(ids, min(count, len(ids)))
+    # A self-assessment belongs to the enterprise's own organisation; demo enterprises that
+    # have none get one (with no users), as a firm that registered and assessed would.
+    has_org = set(
+        Organisation.objects.filter(enterprise_id__in=[pk for pk, _size in picked]).values_list(
+            "enterprise_id", flat=True
+        )
+    )
+    new_orgs = [
+        Organisation(kind=Role.ENTERPRISE, name=name, uscc=code, enterprise_id=pk)
+        for pk, name, code in Enterprise.objects.filter(
+            pk__in=[pk for pk, _size in picked if pk not in has_org]
+        ).values_list("pk", "name", "uscc")
+    ]
+    Organisation.objects.bulk_create(new_orgs, batch_size=2000)
     orgs = dict(
-        Organisation.objects.filter(kind=Role.ENTERPRISE, enterprise__isnull=False).values_list(
+        Organisation.objects.filter(enterprise_id__in=[pk for pk, _size in picked]).values_list(
             "enterprise_id", "id"
         )
     )
-    # Enterprises without an account of their own are assessed on paper and typed in by
-    # the city bureau's staff; the demo records them under the bureau.
-    city = Organisation.objects.filter(kind=Role.CITY).order_by("id").first()
-    if city is None:
-        city = Organisation.objects.create(kind=Role.CITY, name="东莞市工业和信息化局")
     now = timezone.now()
     made = 0
     for start in range(0, len(picked), batch):
@@ -119,7 +128,7 @@ def generate_assessments(
                         status=Assessment.Status.SUBMITTED,
                         answers=answers,
                         scenes=scenes,
-                        organisation_id=orgs.get(enterprise_id, city.pk),
+                        organisation_id=orgs[enterprise_id],
                         created_at=when,
                         updated_at=when,
                         submitted_at=when,

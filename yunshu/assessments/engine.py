@@ -392,13 +392,14 @@ def load_rule(data: Mapping[str, Any], questionnaire: Questionnaire | None = Non
 
 
 def _number(key: str, value: Any) -> Decimal:
+    value = value if not isinstance(value, str) else value[:50]
     if isinstance(value, bool):
         raise AnswerError(key, "expected a number", "not_a_number", value=value)
     try:
         number = Decimal(str(value).strip().replace(",", ""))
     except (InvalidOperation, ValueError):
         raise AnswerError(key, f"{value!r} is not a number", "not_a_number", value=value) from None
-    if not number.is_finite():
+    if not number.is_finite() or abs(number.adjusted()) > 15:
         raise AnswerError(key, f"{value!r} is not a number", "not_a_number", value=value)
     return number
 

@@ -21,29 +21,24 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
-from yunshu.accounts.models import Role
 from yunshu.core import uscc as uscc_rules
 from yunshu.core.audit import audit_record
 from yunshu.core.errors import check
 from yunshu.enterprises.importer import CellError, read_rows
 from yunshu.enterprises.models import Enterprise
+from yunshu.enterprises.selectors import enterprises_visible_to
 
 from . import engine
 from .definitions import active_rule, engine_questionnaire
-from .models import Assessment, AssessmentResult, Evidence, Questionnaire
-from .services import DERIVED_KEYS, answer_errors, compute
+from .models import Assessment, Evidence, Questionnaire
+from .permissions import can_upload_official
+from .services import _store_result, answer_errors, compute
 
 EVIDENCE_TYPES = (".pdf", ".jpg", ".jpeg", ".png", ".xlsx", ".docx", ".zip")
 EVIDENCE_MAX_BYTES = 20 * 1024 * 1024
+UPLOAD_MAX_BYTES = 20 * 1024 * 1024
 KEY_IN_HEADER = re.compile(r"\[([a-z0-9_.]+)\]\s*$")
 CODE_HEADER = "统一社会信用代码"
-
-
-def can_upload_official(user: Any) -> tuple[bool, str]:
-    org = getattr(user, "organisation", None)
-    if getattr(user, "is_authenticated", False) and org is not None and org.kind == Role.ASSESSOR:
-        return True, ""
-    return False, _("只有评估机构可以上传第三方评估结果")
 
 
 def template_columns(q: engine.Questionnaire) -> list[tuple[str, str]]:
@@ -148,6 +143,8 @@ def official_upload(*, by: Any, upload: UploadedFile, questionnaire: Questionnai
     name = (upload.name or "").lower()
     if not name.endswith(".xlsx"):
         raise ValidationError(_("请上传 .xlsx 文件（可先下载模板）"))
+    if (upload.size or 0) > UPLOAD_MAX_BYTES:
+        raise ValidationError(_("文件超过 20 MB"))
     import tempfile
     from pathlib import Path
 
@@ -177,6 +174,16 @@ def official_upload(*, by: Any, upload: UploadedFile, questionnaire: Questionnai
         )
     parsed: list[tuple[int, Enterprise, dict[str, Any], dict[str, Any]]] = []
     seen: dict[str, int] = {}
+    # Acceptance is for the transformation list: an assessment body reaches those enterprises.
+    reachable = enterprises_visible_to(by)
+    pending = set(
+        Assessment.objects.filter(
+            organisation=by.organisation,
+            questionnaire=questionnaire,
+            source=Assessment.Source.OFFICIAL,
+            status=Assessment.Status.SUBMITTED,
+        ).values_list("enterprise_id", flat=True)
+    )
     for row_no, cells in enumerate(rows[1:], start=2):
         texts = [_cell_text(c) for c in cells] + [""] * (len(headers) - len(cells))
         if not any(texts):
@@ -184,9 +191,11 @@ def official_upload(*, by: Any, upload: UploadedFile, questionnaire: Questionnai
         report.rows += 1
         row_errors: list[tuple[str, str]] = []
         code = uscc_rules.validate(texts[code_column])
-        enterprise = Enterprise.objects.filter(uscc=code.code).first() if code.ok else None
+        enterprise = reachable.filter(uscc=code.code).first() if code.ok else None
         if enterprise is None:
-            row_errors.append((CODE_HEADER, _("企业库中没有这个统一社会信用代码")))
+            row_errors.append((CODE_HEADER, _("改造名单中没有这个统一社会信用代码")))
+        elif enterprise.pk in pending:
+            row_errors.append((CODE_HEADER, _("该企业已有一份未签发的结果，请先签发或更正")))
         elif code.code in seen:
             row_errors.append((CODE_HEADER, _("与第 %(r)d 行重复") % {"r": seen[code.code]}))
         else:
@@ -214,15 +223,7 @@ def official_upload(*, by: Any, upload: UploadedFile, questionnaire: Questionnai
                 submitted_at=timezone.now(),
                 batch=report.batch,
             )
-            computed = {k: v for k, v in compute(assessment, rule).items() if k not in DERIVED_KEYS}
-            result = AssessmentResult.objects.create(
-                assessment=assessment,
-                version=1,
-                rule=rule,
-                computed=computed,
-                level=computed["level"],
-                total=computed["total"],
-            )
+            result = _store_result(assessment, rule, compute(assessment, rule))
             audit_record(
                 actor=by,
                 action="assessment.official_upload",

@@ -27,15 +27,15 @@ def _org(user: Any) -> Any:
 
 
 def can_start_assessment(user: Any, enterprise: Enterprise, source: str) -> Decision:
+    """The enterprise itself; a provider it granted the assessments scope (or the city
+    assigned); an assessment body for an enterprise on the transformation list."""
     org = _org(user)
     if org is None or SOURCE_FOR_ROLE.get(org.kind) != source:
         return False, _("该角色不能发起这类评估")
-    if org.kind == Role.ENTERPRISE and org.enterprise_id != enterprise.pk:
-        return False, _("只能评估本企业")
-    if org.kind == Role.PROVIDER and not (
-        enterprises_visible_to(user, scope="assessments").filter(pk=enterprise.pk).exists()
-    ):
-        return False, _("诊断需要企业授权或市局指派")
+    if not enterprises_visible_to(user, scope="assessments").filter(pk=enterprise.pk).exists():
+        if org.kind == Role.PROVIDER:
+            return False, _("诊断需要企业授权或市局指派")
+        return False, _("不能评估这家企业")
     return True, ""
 
 
@@ -51,13 +51,24 @@ def can_edit_assessment(user: Any, assessment: Assessment) -> Decision:
 
 
 def can_sign_assessment(user: Any, assessment: Assessment) -> Decision:
+    """Whose signature counts; whether the result is ready is the service's question."""
     org = _org(user)
     if org is None or org.kind != Role.ASSESSOR or org.pk != assessment.organisation_id:
         return False, _("只有评估机构可以签发")
     if assessment.source != Assessment.Source.OFFICIAL:
         return False, _("只有第三方评估需要签发")
-    if assessment.status != Assessment.Status.SUBMITTED:
-        return False, _("提交后才能签发")
-    if not assessment.evidence.exists():
-        return False, _("签发前请先上传佐证材料")
     return True, ""
+
+
+def can_upload_official(user: Any) -> Decision:
+    org = _org(user)
+    if org is not None and org.kind == Role.ASSESSOR:
+        return True, ""
+    return False, _("只有评估机构可以上传第三方评估结果")
+
+
+def can_manage_rules(user: Any) -> Decision:
+    org = _org(user)
+    if org is not None and org.kind == Role.CITY:
+        return True, ""
+    return False, _("只有市工信局可以更换定级规则")

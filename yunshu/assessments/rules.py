@@ -13,31 +13,24 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, connections, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import task
 
-from yunshu.accounts.models import Role
 from yunshu.core.audit import audit_record, audit_record_many
 from yunshu.core.errors import check
+from yunshu.core.jobs import progress_database, reap_stale
 
 from . import engine
 from .definitions import engine_questionnaire, engine_rule
 from .models import Assessment, AssessmentResult, LevelRule, Questionnaire, RescoreJob
+from .permissions import can_manage_rules
 
 log = logging.getLogger(__name__)
 RESCORED_SOURCES = (Assessment.Source.SELF, Assessment.Source.DIAGNOSIS)
-
-
-def can_manage_rules(user: Any) -> tuple[bool, str]:
-    org = getattr(user, "organisation", None)
-    if getattr(user, "is_authenticated", False) and org is not None and org.kind == Role.CITY:
-        return True, ""
-    return False, _("只有市工信局可以更换定级规则")
 
 
 def parse_rule_text(questionnaire: Questionnaire, text: str) -> engine.LevelRule:
@@ -107,15 +100,19 @@ def rule_activate(*, questionnaire: Questionnaire, text: str, by: Any) -> Rescor
         .first()
     )
     LevelRule.objects.filter(questionnaire=questionnaire, is_active=True).update(is_active=False)
-    rule = LevelRule.objects.create(
-        key=parsed.key,
-        questionnaire=questionnaire,
-        definition=text,
-        sha256=hashlib.sha256(text.encode()).hexdigest(),
-        provisional=parsed.provisional,
-        is_active=True,
-        created_by=by,
-    )
+    try:
+        with transaction.atomic():
+            rule = LevelRule.objects.create(
+                key=parsed.key,
+                questionnaire=questionnaire,
+                definition=text,
+                sha256=hashlib.sha256(text.encode()).hexdigest(),
+                provisional=parsed.provisional,
+                is_active=True,
+                created_by=by,
+            )
+    except IntegrityError:
+        raise ValidationError(_("规则标识 %(k)s 已存在") % {"k": parsed.key}) from None
     audit_record(
         actor=by,
         action="level_rule.activate",
@@ -126,13 +123,6 @@ def rule_activate(*, questionnaire: Questionnaire, text: str, by: Any) -> Rescor
     job = RescoreJob.objects.create(rule=rule, created_by=by)
     transaction.on_commit(lambda: rescore_run.enqueue(job.pk))
     return job
-
-
-def _progress_alias() -> str:
-    configured = getattr(settings, "JOB_PROGRESS_DATABASE", None)
-    if configured:
-        return str(configured)
-    return "progress" if connections["default"].vendor == "postgresql" else "default"
 
 
 PATCH_TABLE = "yunshu_rescore_patch"
@@ -168,6 +158,8 @@ def _write_versions(rule_id: int, patches: list[tuple[int, int, str]]) -> None:
                 f"CREATE TEMP TABLE IF NOT EXISTS {PATCH_TABLE} "
                 "(result_id bigint PRIMARY KEY, level smallint, patch jsonb) ON COMMIT DELETE ROWS"
             )
+            # Empty it here too: inside an outer transaction no commit has cleared it.
+            cursor.execute(f"DELETE FROM {PATCH_TABLE}")
             raw = connection.connection
             assert raw is not None
             with (
@@ -260,7 +252,7 @@ def rescore_run(job_id: int) -> dict[str, int]:
     )
 
     def progress(done: int, changed: int) -> None:
-        RescoreJob.objects.using(_progress_alias()).filter(pk=job_id).update(
+        RescoreJob.objects.using(progress_database()).filter(pk=job_id).update(
             done=done, changed=changed, heartbeat_at=timezone.now()
         )
 
@@ -278,3 +270,25 @@ def rescore_run(job_id: int) -> dict[str, int]:
         status=RescoreJob.Status.SUCCEEDED, done=done, changed=changed, finished_at=timezone.now()
     )
     return {"rescored": done, "changed": changed}
+
+
+def rescore_jobs_reap_stale() -> int:
+    """A rescore whose worker died shows as failed; its finished batches are kept, and
+    running it again (rescore_resume) carries on where it stopped."""
+    return reap_stale(
+        RescoreJob,
+        failure=_("后台任务中断；已完成的批次已保存，可点击“继续”接着重新定级"),
+    )
+
+
+@transaction.atomic
+def rescore_resume(*, job: RescoreJob, by: Any) -> RescoreJob:
+    check(can_manage_rules(by))
+    job = RescoreJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != RescoreJob.Status.FAILED or not job.rule.is_active:
+        raise ValidationError(_("只有失败的、规则仍在生效的任务可以继续"))
+    job.status, job.failure, job.finished_at = RescoreJob.Status.QUEUED, "", None
+    job.save(update_fields=["status", "failure", "finished_at"])
+    audit_record(actor=by, action="rescore_job.resume", obj=job, after={"rule": job.rule.key})
+    transaction.on_commit(lambda: rescore_run.enqueue(job.pk))
+    return job

@@ -11,8 +11,9 @@ from .models import Assessment, AssessmentResult
 
 
 def assessments_visible_to(user: Any) -> QuerySet[Assessment]:
-    """Every read of assessments starts here. A provider sees its own diagnoses and the
-    assessments of enterprises that granted it the assessments scope."""
+    """Every read of assessments starts here. A draft is seen only by its author; a provider
+    sees assessments (its diagnoses included) only of enterprises whose grant of the
+    assessments scope is in force."""
     qs = Assessment.objects.select_related("enterprise", "questionnaire", "organisation")
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return qs.none()
@@ -21,14 +22,15 @@ def assessments_visible_to(user: Any) -> QuerySet[Assessment]:
     org = user.organisation
     if org is None or not org.is_active:
         return qs.none()
+    # A draft is its author's alone.
+    qs = qs.filter(~Q(status=Assessment.Status.DRAFT) | Q(organisation=org))
     match org.kind:
         case Role.CITY | Role.TOWN | Role.ENTERPRISE:
             return qs.filter(enterprise__in=enterprises_visible_to(user).values("pk"))
         case Role.PROVIDER:
+            # Only while the enterprise's grant lasts, its own diagnoses included.
             granted = enterprises_visible_to(user, scope="assessments").values("pk")
-            return qs.filter(
-                Q(organisation=org) | Q(enterprise__in=granted, status__in=["submitted", "signed"])
-            )
+            return qs.filter(enterprise__in=granted)
         case Role.ASSESSOR:
             return qs.filter(organisation=org)
         case _:

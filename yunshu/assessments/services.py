@@ -71,6 +71,17 @@ def assessment_start(
     check(permissions.can_start_assessment(by, enterprise, source))
     if source == Assessment.Source.OFFICIAL and questionnaire.kind != Questionnaire.Kind.MATURITY:
         raise ValidationError(_("第三方评估使用数字化水平问卷"))
+    # One open draft per enterprise, questionnaire and assessor: a double click resumes it.
+    Enterprise.objects.select_for_update().filter(pk=enterprise.pk).first()
+    draft = Assessment.objects.filter(
+        enterprise=enterprise,
+        questionnaire=questionnaire,
+        source=source,
+        organisation=by.organisation,
+        status=Assessment.Status.DRAFT,
+    ).first()
+    if draft is not None:
+        return draft
     assessment = Assessment.objects.create(
         enterprise=enterprise,
         questionnaire=questionnaire,
@@ -155,6 +166,8 @@ def _store_result(
 def assessment_submit(*, assessment: Assessment, by: Any) -> AssessmentResult:
     """Lock the answers and score them. Every question must be answered."""
     locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
+    if locked.organisation_id == getattr(by, "organisation_id", None) and locked.is_locked:
+        raise ValidationError(_("该评估已经提交"))
     check(permissions.can_edit_assessment(by, locked))
     q = engine_questionnaire(locked.questionnaire)
     missing = [i for i in q.items if locked.answers.get(i.key) is None]
@@ -198,6 +211,12 @@ def assessment_sign(*, assessment: Assessment, by: Any) -> Assessment:
     """An assessor signs an official result; from then on it is the level of record."""
     locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
     check(permissions.can_sign_assessment(by, locked))
+    if locked.status == Assessment.Status.SIGNED:
+        raise ValidationError(_("该评估已经签发"))
+    if locked.status != Assessment.Status.SUBMITTED:
+        raise ValidationError(_("提交后才能签发"))
+    if not locked.evidence.exists():
+        raise ValidationError(_("签发前请先上传佐证材料"))
     locked.status = Assessment.Status.SIGNED
     locked.signed_at, locked.signed_by = timezone.now(), by
     locked.save(update_fields=["status", "signed_at", "signed_by"])

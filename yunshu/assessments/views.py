@@ -48,7 +48,7 @@ def assessment_list(request: HttpRequest) -> HttpResponse:
     if role == Role.ASSESSOR and request.GET.get("uscc"):
         found = _startable(request.user).filter(uscc=normalise(request.GET["uscc"])).first()
         if found is None:
-            messages.error(request, _("企业库中没有这个统一社会信用代码"))
+            messages.error(request, _("改造名单中没有这个统一社会信用代码"))
     return render(
         request,
         "assessments/list.html",
@@ -63,10 +63,6 @@ def assessment_list(request: HttpRequest) -> HttpResponse:
 
 
 def _startable(user: Any) -> QuerySet[Enterprise]:
-    if getattr(user, "role", None) == Role.ASSESSOR:
-        # The city sends an assessment body to any enterprise for acceptance; the
-        # assignment list arrives with the programmes module.
-        return Enterprise.objects.all()
     return enterprises_visible_to(user, scope="assessments")
 
 
@@ -98,7 +94,10 @@ def assessment_start(request: HttpRequest, enterprise_pk: int) -> HttpResponse:
 def _wizard_context(assessment: Assessment, step_key: str | None) -> dict[str, Any]:
     q = engine_questionnaire(assessment.questionnaire)
     steps = wizard.steps(q)
-    current = next((s for s in steps if s.key == step_key), steps[0])
+    found = next((s for s in steps if s.key == step_key), None) if step_key else steps[0]
+    if found is None:
+        raise Http404  # an unknown step must not save an empty form over real answers
+    current = found
     index = steps.index(current)
     return {
         "a": assessment,
@@ -122,7 +121,7 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context = _wizard_context(assessment, request.GET.get("step"))
         return render(request, "assessments/wizard.html", context)
     if assessment.status == Assessment.Status.DRAFT:
-        raise Http404  # someone else's unfinished draft
+        raise Http404  # its author's draft, no longer editable (e.g. the grant ended)
     access_record(
         enterprise_ids=[assessment.enterprise_id],
         by=request.user,
@@ -197,8 +196,12 @@ def assessment_submit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def assessment_sign(request: HttpRequest, pk: int) -> HttpResponse:
     assessment = get_object_or_404(selectors.assessments_visible_to(request.user), pk=pk)
-    services.assessment_sign(assessment=assessment, by=request.user)
-    messages.success(request, _("已签发"))
+    try:
+        services.assessment_sign(assessment=assessment, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+    else:
+        messages.success(request, _("已签发"))
     return redirect("assessments:detail", pk=pk)
 
 
@@ -303,7 +306,7 @@ def distribution_export(request: HttpRequest) -> HttpResponseBase:
 def rules_page(request: HttpRequest) -> HttpResponse:
     from . import rules
 
-    check(rules.can_manage_rules(request.user))
+    check(permissions.can_manage_rules(request.user))
     questionnaire = get_object_or_404(
         Questionnaire, key=request.GET.get("q", "maturity-2024"), kind="maturity"
     )
@@ -342,10 +345,18 @@ def rules_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def rescore_job(request: HttpRequest, pk: int) -> HttpResponse:
+
     from . import rules
 
-    check(rules.can_manage_rules(request.user))
+    check(permissions.can_manage_rules(request.user))
+    rules.rescore_jobs_reap_stale()
     job = get_object_or_404(RescoreJob.objects.select_related("rule"), pk=pk)
+    if request.method == "POST":
+        try:
+            job = rules.rescore_resume(job=job, by=request.user)
+        except ValidationError as exc:
+            messages.error(request, "；".join(exc.messages))
+        return redirect("assessments:rescore_job", pk=job.pk)
     template = (
         "assessments/_rescore_progress.html" if is_htmx(request) else "assessments/rescore_job.html"
     )
@@ -380,8 +391,10 @@ def official_page(request: HttpRequest) -> HttpResponse:
     """An assessment body's desk: the template, the bulk upload, and signing."""
     from . import official
 
-    check(official.can_upload_official(request.user))
-    questionnaire = get_object_or_404(Questionnaire, key=request.GET.get("q", "maturity-2024"))
+    check(permissions.can_upload_official(request.user))
+    questionnaire = get_object_or_404(
+        Questionnaire, key=request.GET.get("q", "maturity-2024"), kind=Questionnaire.Kind.MATURITY
+    )
     report = None
     upload = request.FILES.get("file") if request.method == "POST" else None
     if upload is not None:
@@ -420,8 +433,10 @@ def official_page(request: HttpRequest) -> HttpResponse:
 def official_template(request: HttpRequest) -> HttpResponseBase:
     from . import official
 
-    check(official.can_upload_official(request.user))
-    questionnaire = get_object_or_404(Questionnaire, key=request.GET.get("q", "maturity-2024"))
+    check(permissions.can_upload_official(request.user))
+    questionnaire = get_object_or_404(
+        Questionnaire, key=request.GET.get("q", "maturity-2024"), kind=Questionnaire.Kind.MATURITY
+    )
     content = official.template_xlsx(questionnaire)
     return FileResponse(
         io.BytesIO(content),
@@ -435,16 +450,17 @@ def official_template(request: HttpRequest) -> HttpResponseBase:
 @require_POST
 def official_sign(request: HttpRequest) -> HttpResponse:
     """Sign the chosen official results; those without evidence are named and left."""
-    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isascii() and i.isdigit()]
     chosen = selectors.assessments_visible_to(request.user).filter(pk__in=ids)
     signed, refused = 0, []
     for assessment in chosen:
-        allowed, reason = permissions.can_sign_assessment(request.user, assessment)
-        if not allowed:
+        try:
+            services.assessment_sign(assessment=assessment, by=request.user)
+        except (ValidationError, Http404) as exc:
+            reason = "；".join(exc.messages) if isinstance(exc, ValidationError) else _("无权签发")
             refused.append(f"{assessment.enterprise.name}：{reason}")
-            continue
-        services.assessment_sign(assessment=assessment, by=request.user)
-        signed += 1
+        else:
+            signed += 1
     if signed:
         messages.success(request, _("已签发 %(n)d 份评估结果") % {"n": signed})
     for line in refused:

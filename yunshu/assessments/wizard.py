@@ -69,8 +69,8 @@ def _number_or_text(value: str) -> Any:
         number = Decimal(value.replace(",", ""))
     except InvalidOperation:
         return value
-    if not number.is_finite():
-        return value
+    if not number.is_finite() or abs(number.adjusted()) > 15:
+        return value  # the engine refuses it with a message; never build a huge number
     return int(number) if number == number.to_integral_value() else float(number)
 
 

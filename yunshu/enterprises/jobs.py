@@ -10,13 +10,14 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connections, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import task
 
 from yunshu.core.audit import audit_record
 from yunshu.core.errors import check
+from yunshu.core.jobs import progress_database, reap_stale
 from yunshu.core.notifications import notify
 
 from . import permissions
@@ -26,15 +27,6 @@ from .models import ImportJob
 
 log = logging.getLogger(__name__)
 ALLOWED_SUFFIXES = (".xlsx", ".csv")
-
-
-def _progress_alias() -> str:
-    # On PostgreSQL a second connection writes progress while the import's own transaction
-    # is open. SQLite has one writer at a time, so there progress shows at commit.
-    configured = getattr(settings, "JOB_PROGRESS_DATABASE", None)
-    if configured:
-        return str(configured)
-    return "progress" if connections["default"].vendor == "postgresql" else "default"
 
 
 @transaction.atomic
@@ -70,7 +62,7 @@ def _enqueue(job_id: int) -> None:
 
 
 def _set_progress(job_id: int, **fields: Any) -> None:
-    ImportJob.objects.using(_progress_alias()).filter(pk=job_id).update(
+    ImportJob.objects.using(progress_database()).filter(pk=job_id).update(
         heartbeat_at=timezone.now(), **fields
     )
 
@@ -128,17 +120,13 @@ def import_job_run(job_id: int) -> dict[str, Any]:
 
 
 def import_jobs_reap_stale(*, now: dt.datetime | None = None) -> int:
-    """A running job whose heartbeat stopped lost its worker: show it as failed.
+    """A running import whose heartbeat stopped lost its worker: show it as failed.
 
     Its import ran in one transaction, so the database rolled the partial work back.
     """
-    moment = now or timezone.now()
-    cutoff = moment - dt.timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
-    return ImportJob.objects.filter(
-        status__in=[ImportJob.Status.RUNNING], heartbeat_at__lt=cutoff
-    ).update(
-        status=ImportJob.Status.FAILED,
+    return reap_stale(
+        ImportJob,
+        now=now,
         phase=ImportJob.Phase.DONE,
-        finished_at=moment,
         failure=_("后台任务中断（进程退出），未写入任何数据，请重新上传"),
     )

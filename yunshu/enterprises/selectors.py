@@ -40,6 +40,10 @@ def enterprises_visible_to(user: Any, *, scope: str = "profile") -> QuerySet[Ent
             return qs.filter(town_id=org.town_id)
         case Role.ENTERPRISE:
             return qs.filter(pk=org.enterprise_id) if org.enterprise_id else qs.none()
+        case Role.ASSESSOR:
+            # Acceptance assessments are for the city's transformation list; an assessment
+            # body sees those enterprises (and each view of one is logged for it).
+            return qs.filter(on_transformation_list=True)
         case Role.PROVIDER:
             grants = active_grants().filter(provider=org)
             if scope == "assessments":

@@ -63,6 +63,15 @@ EDITABLE_BY_ENTERPRISE = (
 )
 
 
+def _create_user(**fields: Any) -> Any:
+    """create_user, with a username taken at the same moment reported like any other."""
+    try:
+        with transaction.atomic():
+            return get_user_model().objects.create_user(**fields)
+    except IntegrityError:
+        raise ValidationError({"username": _("该用户名已被使用")}) from None
+
+
 def default_cluster_for(industry: Industry) -> Cluster | None:
     return Cluster.objects.filter(industries=industry).order_by("sort_order").first()
 
@@ -129,6 +138,9 @@ def enterprise_update(*, enterprise: Enterprise, by: Any, data: dict[str, Any]) 
 @transaction.atomic
 def enterprise_verify(*, enterprise: Enterprise, by: Any) -> Enterprise:
     check(permissions.can_verify_enterprise(by, enterprise))
+    enterprise = Enterprise.objects.select_for_update().get(pk=enterprise.pk)
+    if enterprise.verification == Verification.VERIFIED:
+        return enterprise
     Enterprise.objects.filter(pk=enterprise.pk).update(verification=Verification.VERIFIED)
     audit_record(
         actor=by,
@@ -168,7 +180,7 @@ def enterprise_signup(
         raise ValidationError({"username": _("该用户名已被使用")})
     existing = Enterprise.objects.filter(uscc=result.code).first()
     org = Organisation.objects.create(kind=Role.ENTERPRISE, name=name, uscc=result.code)
-    user = User.objects.create_user(
+    user = _create_user(
         username=username,
         email=email,
         password=password,
@@ -217,6 +229,8 @@ def claim_decide(
         EnterpriseClaim.objects.select_for_update().select_related("enterprise").get(pk=claim.pk)
     )
     check(permissions.can_decide_claim(by, claim))
+    # Two claims on one enterprise approved at once: the second waits here, then is refused.
+    Enterprise.objects.select_for_update().filter(pk=claim.enterprise_id).first()
     if approve and Organisation.objects.filter(enterprise=claim.enterprise).exists():
         raise ValidationError(_("该企业已被其他账号认领"))
     claim.status = EnterpriseClaim.Status.APPROVED if approve else EnterpriseClaim.Status.REJECTED

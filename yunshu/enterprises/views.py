@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -250,16 +249,3 @@ def import_job_rejected(request: HttpRequest, pk: int) -> HttpResponseBase:
     return FileResponse(
         open(path, "rb"), as_attachment=True, filename=f"rejected-{job.pk}.xlsx", content_type=XLSX
     )
-
-
-def cluster_counts(user: Any) -> list[dict[str, Any]]:
-    return list(
-        selectors.enterprises_visible_to(user)
-        .values("cluster__name_zh", "cluster__name_en")
-        .annotate(n=Count("id"))
-        .order_by("-n")
-    )
-
-
-def active_grants_for(user: Any) -> Any:
-    return selectors.grants_visible_to(user).filter(revoked_at=None, expires_at__gt=timezone.now())

@@ -50,7 +50,10 @@ def filled_template(client, enterprises, *, tweak=None):
 
 def test_assessor_uploads_results_attaches_evidence_and_signs(client):
     assessor = user_for(Role.ASSESSOR)
-    enterprises = [EnterpriseFactory(), EnterpriseFactory()]
+    enterprises = [
+        EnterpriseFactory(on_transformation_list=True),
+        EnterpriseFactory(on_transformation_list=True),
+    ]
     client.force_login(assessor)
     upload = filled_template(client, enterprises)
     response = client.post("/assessments/official/", {"file": upload})
@@ -77,7 +80,10 @@ def test_assessor_uploads_results_attaches_evidence_and_signs(client):
 
 def test_a_bad_row_is_named_and_nothing_is_created(client):
     assessor = user_for(Role.ASSESSOR)
-    good, bad = EnterpriseFactory(), EnterpriseFactory()
+    good, bad = (
+        EnterpriseFactory(on_transformation_list=True),
+        EnterpriseFactory(on_transformation_list=True),
+    )
     client.force_login(assessor)
 
     def break_rows(ws, headers):
@@ -105,7 +111,10 @@ def test_a_bad_row_is_named_and_nothing_is_created(client):
 def test_evidence_of_a_wrong_type_is_refused(client):
     assessor = user_for(Role.ASSESSOR)
     client.force_login(assessor)
-    client.post("/assessments/official/", {"file": filled_template(client, [EnterpriseFactory()])})
+    client.post(
+        "/assessments/official/",
+        {"file": filled_template(client, [EnterpriseFactory(on_transformation_list=True)])},
+    )
     a = Assessment.objects.get(source="official")
     response = client.post(
         f"/assessments/{a.pk}/evidence/", {"file": SimpleUploadedFile("x.exe", b"MZ")}, follow=True
@@ -119,3 +128,29 @@ def test_only_assessment_bodies_upload_official_results(client, role):
     client.force_login(user_for(role))
     assert client.get("/assessments/official/").status_code == 404
     assert client.get("/assessments/official/template.xlsx").status_code == 404
+
+
+def test_the_same_results_uploaded_twice_are_refused_the_second_time(client):
+    assessor = user_for(Role.ASSESSOR)
+    e = EnterpriseFactory(on_transformation_list=True)
+    client.force_login(assessor)
+    client.post("/assessments/official/", {"file": filled_template(client, [e])})
+    response = client.post("/assessments/official/", {"file": filled_template(client, [e])})
+    assert "未签发的结果" in response.content.decode()
+    assert Assessment.objects.filter(source="official").count() == 1
+
+
+def test_an_enterprise_off_the_transformation_list_is_not_reachable(client):
+    client.force_login(user_for(Role.ASSESSOR))
+    response = client.post(
+        "/assessments/official/", {"file": filled_template(client, [EnterpriseFactory()])}
+    )
+    assert "改造名单中没有" in response.content.decode()
+
+
+def test_a_deactivated_assessment_body_cannot_upload(client):
+    assessor = user_for(Role.ASSESSOR)
+    assessor.organisation.is_active = False
+    assessor.organisation.save()
+    client.force_login(assessor)
+    assert client.get("/assessments/official/").status_code == 404

@@ -24,7 +24,7 @@ def stricter_rule(key="maturity-2024-strict"):
 
 
 def submitted(source="self"):
-    e = EnterpriseFactory()
+    e = EnterpriseFactory(on_transformation_list=source == "official")
     if source == "official":
         by = user_for(Role.ASSESSOR)
     else:
@@ -120,3 +120,38 @@ def test_city_officer_uploads_previews_and_confirms_on_the_page(
 def test_only_the_city_manages_rules(client, role):
     client.force_login(user_for(role))
     assert client.get("/assessments/rules/").status_code == 404
+
+
+def test_a_rescore_whose_worker_died_shows_failed_and_resumes_where_it_stopped(
+    client, settings, django_capture_on_commit_callbacks
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    done = submitted()
+    left = submitted()
+    city = user_for(Role.CITY)
+    q = Questionnaire.objects.get(key="maturity-2024")
+    job = rules.rule_activate(questionnaire=q, text=stricter_rule(), by=city)  # not run yet
+    rule = job.rule
+    # The worker had re-scored one result (its batch committed), then died.
+    from django.db import transaction
+
+    from yunshu.assessments.rules import _write_versions
+
+    current = AssessmentResult.objects.get(assessment=done, is_current=True)
+    with transaction.atomic():
+        _write_versions(rule.pk, [(current.pk, 1, '{"level": 1}')])
+    RescoreJob.objects.filter(pk=job.pk).update(
+        status="running", heartbeat_at=timezone.now() - dt.timedelta(minutes=10)
+    )
+    settings.JOB_STALE_AFTER_SECONDS = 60
+    client.force_login(city)
+    page = client.get(f"/assessments/rules/jobs/{job.pk}/").content.decode()
+    assert 'data-status="failed"' in page and 'data-testid="resume"' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/assessments/rules/jobs/{job.pk}/")
+    job.refresh_from_db()
+    assert job.status == "succeeded" and job.done == 1  # only the one left
+    assert AssessmentResult.objects.get(assessment=left, is_current=True).rule == rule

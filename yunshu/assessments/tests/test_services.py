@@ -102,7 +102,7 @@ def test_a_bad_answer_is_refused_with_the_question_named_and_nothing_saved():
 
 @pytest.mark.parametrize("role", [Role.ENTERPRISE, Role.PROVIDER, Role.CITY, Role.TOWN])
 def test_only_assessors_create_official_assessments(role):
-    e = EnterpriseFactory()
+    e = EnterpriseFactory(on_transformation_list=True)
     user = user_for(role, enterprise=e) if role == Role.ENTERPRISE else user_for(role)
     if role == Role.PROVIDER:
         grant(e, user, scope_assessments=True)
@@ -144,11 +144,11 @@ def test_diagnosis_needs_a_grant_of_the_assessments_scope_or_a_city_assignment()
 
 
 def test_signed_official_result_is_immutable_and_a_correction_references_it():
-    e = EnterpriseFactory()
+    e = EnterpriseFactory(on_transformation_list=True)
     assessor = user_for(Role.ASSESSOR)
     a = filled(assessor, e, source="official")
     services.assessment_submit(assessment=a, by=assessor)
-    with pytest.raises(Http404):  # no evidence yet
+    with pytest.raises(ValidationError, match="佐证材料"):  # no evidence yet
         services.assessment_sign(assessment=a, by=assessor)
     add_evidence(a, assessor)
     services.assessment_sign(assessment=a, by=assessor)
@@ -156,7 +156,7 @@ def test_signed_official_result_is_immutable_and_a_correction_references_it():
     assert a.status == "signed"
     with pytest.raises(Http404):
         services.assessment_save(assessment=a, by=assessor, answers={"planning": "none"})
-    with pytest.raises(Http404):
+    with pytest.raises(ValidationError, match="已经签发"):
         services.assessment_sign(assessment=a, by=assessor)
     correction = services.assessment_correct(original=a, by=assessor)
     assert correction.corrects == a and correction.status == "draft"
@@ -295,3 +295,70 @@ def test_cli_prints_the_example_result_as_json(capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["level_label"] == "二级" and out["rule_provisional"] is True
     assert set(out["dimensions"]) == {"foundation", "management", "results"}
+
+
+def test_a_second_start_resumes_the_open_draft_instead_of_making_another():
+    e = EnterpriseFactory()
+    owner = user_for(Role.ENTERPRISE, enterprise=e)
+    first = services.assessment_start(
+        enterprise=e, questionnaire=maturity(), source="self", by=owner
+    )
+    again = services.assessment_start(
+        enterprise=e, questionnaire=maturity(), source="self", by=owner
+    )
+    assert first == again
+
+
+def test_a_provider_loses_its_own_diagnosis_when_the_grant_is_revoked():
+    from yunshu.enterprises.services import grant_revoke
+
+    e = EnterpriseFactory()
+    owner = user_for(Role.ENTERPRISE, enterprise=e)
+    provider = user_for(Role.PROVIDER)
+    g = grant(e, provider, scope_assessments=True)
+    a = filled(provider, e, source="diagnosis")
+    services.assessment_submit(assessment=a, by=provider)
+    assert a in assessments_visible_to(provider)
+    grant_revoke(grant=g, by=owner)
+    assert a not in assessments_visible_to(provider)
+    assert a in assessments_visible_to(owner)
+
+
+def test_a_second_submit_says_so_instead_of_a_404():
+    e = EnterpriseFactory()
+    owner = user_for(Role.ENTERPRISE, enterprise=e)
+    a = filled(owner, e)
+    services.assessment_submit(assessment=a, by=owner)
+    with pytest.raises(ValidationError, match="已经提交"):
+        services.assessment_submit(assessment=a, by=owner)
+
+
+def test_an_unknown_step_is_a_404_and_erases_nothing(client):
+    e = EnterpriseFactory()
+    owner = user_for(Role.ENTERPRISE, enterprise=e)
+    a = filled(owner, e)
+    client.force_login(owner)
+    assert client.post(f"/assessments/{a.pk}/step/typo/", {}).status_code == 404
+    a.refresh_from_db()
+    assert a.answers == EXAMPLE["answers"]
+
+
+def test_a_huge_number_is_an_error_message_not_a_crash(client):
+    e = EnterpriseFactory()
+    owner = user_for(Role.ENTERPRISE, enterprise=e)
+    a = services.assessment_start(enterprise=e, questionnaire=maturity(), source="self", by=owner)
+    client.force_login(owner)
+    response = client.post(
+        f"/assessments/{a.pk}/step/foundation-equipment/",
+        {"item-equipment_digitised_rate": "1e5000"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200 and "请填写数字" in response.content.decode()
+
+
+def test_drafts_are_seen_only_by_their_author():
+    e = EnterpriseFactory()
+    owner = user_for(Role.ENTERPRISE, enterprise=e)
+    a = services.assessment_start(enterprise=e, questionnaire=maturity(), source="self", by=owner)
+    assert a in assessments_visible_to(owner)
+    assert a not in assessments_visible_to(user_for(Role.CITY))
