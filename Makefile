@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/yunshu
+# Two workers: the machines this runs on have 2 cores.
+PYTEST_ARGS ?= -n 2
 export DJANGO_SETTINGS_MODULE ?= config.settings.dev
 
 .PHONY: install run test test-sqlite test-postgres lint check messages bench clean
@@ -33,9 +35,10 @@ run: install
 	$(BIN)/yunshu manage migrate --noinput
 	$(BIN)/yunshu demo --if-empty
 	@echo ""
-	@echo "Yunshu is starting on http://127.0.0.1:$(PORT)  (a background worker runs beside it)"
-	@trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	@echo "Yunshu is starting on http://127.0.0.1:$(PORT)  (a background worker and the scheduler run beside it)"
+	@trap 'kill $$worker $$scheduler 2>/dev/null' EXIT INT TERM; \
 		$(BIN)/yunshu worker --interval 1 & worker=$$!; \
+		$(BIN)/yunshu scheduler & scheduler=$$!; \
 		$(BIN)/yunshu serve 127.0.0.1:$(PORT) --noreload
 
 test: install
@@ -67,3 +70,12 @@ messages:
 
 clean:
 	rm -rf $(VENV) node_modules yunshu/static/vendor var
+
+# The benchmark suite (bench/README.md). It fills a scratch PostgreSQL database once and
+# reuses it; QUICK=1 runs the small scale.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/yunshu_bench_$(if $(QUICK),quick,city)
+bench: install
+	$(BIN)/python -c "import sys; sys.path.insert(0, '.'); from bench.common import create_database; create_database('$(BENCH_DATABASE_URL)')"
+	DATABASE_URL="$(BENCH_DATABASE_URL)" $(BIN)/yunshu manage migrate --verbosity 0
+	DATABASE_URL="$(BENCH_DATABASE_URL)" $(BIN)/yunshu bench $(if $(QUICK),--quick) --json var/bench/results$(if $(QUICK),-quick).json
+

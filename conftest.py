@@ -1,6 +1,12 @@
 import os
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Tests do not time anything (benchmarks do): a property test must not fail because a loaded
+# machine ran one example slowly.
+hypothesis_settings.register_profile("yunshu", deadline=None)
+hypothesis_settings.load_profile("yunshu")
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM calls from the
 # same thread are still synchronous and safe.
@@ -64,3 +70,7 @@ def reference_data(transactional_db):
     if not Town.objects.exists():
         load_reference_data()
     AuditHead.objects.get_or_create(pk=1)
+    from yunshu.providers.models import CatalogueVersion, CertificateType
+    from yunshu.providers.reference import certificate_types_seed
+
+    certificate_types_seed(CertificateType, CatalogueVersion)

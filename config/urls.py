@@ -1,3 +1,5 @@
+import os
+
 from django.contrib import admin
 from django.urls import include, path
 
@@ -10,5 +12,12 @@ urlpatterns = [
     path("accounts/", include("yunshu.accounts.urls")),
     path("enterprises/", include("yunshu.enterprises.urls")),
     path("assessments/", include("yunshu.assessments.urls")),
+    path("providers/", include("yunshu.providers.urls")),
+    path("catalogue/", include("yunshu.providers.urls_catalogue")),
+    path("matching/", include("yunshu.matching.urls")),
     path("", include("yunshu.core.urls")),
 ]
+
+# The http benchmark's baselines (bench/views.py), served only when the suite asks for them.
+if os.environ.get("YUNSHU_BENCH_VIEWS") == "1":
+    urlpatterns.insert(0, path("_bench/", include("bench.urls")))

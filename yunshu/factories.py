@@ -89,3 +89,71 @@ def grant(enterprise: Enterprise, provider_user: User, **kw: Any) -> DataGrant:
         expires_at=kw.pop("expires_at", timezone.now() + dt.timedelta(days=30)),
         **kw,
     )
+
+
+def provider(*, name: str = "", lead: bool = False, state: str = "approved", **kw: Any) -> Any:
+    """A provider organisation with its pool record (approved unless told otherwise)."""
+    from yunshu.providers.models import Provider
+
+    org: Organisation = OrganisationFactory(  # type: ignore[assignment]
+        kind=Role.PROVIDER,
+        is_lead_provider=lead,
+        uscc=make_uscc(_rng),
+        **({"name": name} if name else {}),
+    )
+    record = Provider.objects.create(
+        organisation=org,
+        uscc=org.uscc,
+        name=org.name,
+        vetting_state=state,
+        approved_at=timezone.now() if state == "approved" else None,
+        **kw,
+    )
+    return record
+
+
+def provider_user(record: Any, **kw: Any) -> User:
+    return UserFactory(organisation=record.organisation, **kw)  # type: ignore[return-value]
+
+
+def product(
+    prov: Any = None,
+    *,
+    scenes: dict[str, int] | None = None,
+    clusters: list[Any] | None = None,
+    industries: list[Any] | None = None,
+    bump: bool = True,
+    **kw: Any,
+) -> Any:
+    """A published, visible product covering the given scenes ({scene_key: lifts_to}).
+    bump=False leaves the catalogue version alone (to test snapshot caching)."""
+    from yunshu.providers.models import Product, ProductScene
+
+    prov = prov or provider()
+    fields: dict[str, Any] = {
+        "name": f"测试产品{_rng.randint(1000, 9999)}",
+        "summary": "测试用产品",
+        "deployment": "saas",
+        "price_model": "subscription",
+        "price_bands": {
+            "micro": [5_000, 20_000],
+            "small": [20_000, 60_000],
+            "medium": [60_000, 200_000],
+        },
+        "implementation_weeks": 4,
+        "data_residency": "mainland",
+        "status": "published",
+    }
+    fields.update(kw)
+    item = Product.objects.create(provider=prov, **fields)
+    for key, level in (scenes or {"production_control": 2}).items():
+        ProductScene.objects.create(product=item, scene=key, lifts_to=level)
+    if clusters:
+        item.clusters.set(clusters)
+    if industries:
+        item.industries.set(industries)
+    if bump:
+        from yunshu.providers.catalogue_version import catalogue_bump
+
+        catalogue_bump()  # as the catalogue services do, so snapshots reload
+    return item

@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     "yunshu.accounts",
     "yunshu.enterprises",
     "yunshu.assessments",
+    "yunshu.providers",
+    "yunshu.matching",
 ]
 
 MIDDLEWARE = [
@@ -143,6 +145,17 @@ IMPORT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 # The city this deployment serves; its area code marks a "local" credit code.
 YUNSHU_CITY = {"name": _("东莞市"), "area_code": "441900"}
+
+# Provider pool (issue 4). Defaults marked "PSG" follow Singapore's pre-approved vendor
+# scheme (domain README §6); Dongguan has published no rule for them.
+PROVIDER_REAPPLY_WAIT_DAYS = 365  # PSG: a rejected vendor waits a year
+PROVIDER_REVIEW_MIN_SATISFIED = 6  # PSG: at least 6 satisfied customers a year
+PROVIDER_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
+CERTIFICATE_WARN_DAYS = 30
+# Matching (issue 4): the level the city pilot aims for (二级, domain README §5).
+MATCHING_TARGET_LEVEL = 2
+
+SCHEDULER_INTERVAL = int(os.environ.get("SCHEDULER_INTERVAL", "300"))
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_HTTPONLY = True

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from yunshu.accounts.models import Organisation, Role
 from yunshu.core.audit import audit_record_many
+from yunshu.core.bulk import bulk_insert
 from yunshu.enterprises.models import Enterprise
 
 from . import engine
@@ -91,7 +92,7 @@ def generate_assessments(
             pk__in=[pk for pk, _size in picked if pk not in has_org]
         ).values_list("pk", "name", "uscc")
     ]
-    Organisation.objects.bulk_create(new_orgs, batch_size=2000)
+    bulk_insert(Organisation, new_orgs)
     orgs = dict(
         Organisation.objects.filter(enterprise_id__in=[pk for pk, _size in picked]).values_list(
             "enterprise_id", "id"
@@ -135,8 +136,9 @@ def generate_assessments(
                     )
                 )
                 computed.append((result, q))
-        Assessment.objects.bulk_create(assessments, batch_size=1000)
-        AssessmentResult.objects.bulk_create(
+        bulk_insert(Assessment, assessments)
+        bulk_insert(
+            AssessmentResult,
             [
                 AssessmentResult(
                     assessment=a,
@@ -149,7 +151,6 @@ def generate_assessments(
                 )
                 for a, (result, q) in zip(assessments, computed, strict=True)
             ],
-            batch_size=1000,
         )
         audit_record_many(
             actor=None,

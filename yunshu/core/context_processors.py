@@ -10,24 +10,46 @@ from yunshu.accounts.models import Role
 
 from .notifications import notifications_unread_count
 
-# (label, url name, roles that see it); None means every signed-in user.
-NAV: list[tuple[Any, str, set[str] | None]] = [
-    (_("工作台"), "home", None),
-    (_("企业库"), "enterprises:list", {Role.CITY, Role.TOWN}),
-    (_("我的企业"), "enterprises:mine", {Role.ENTERPRISE}),
-    (_("数据授权"), "enterprises:grants", {Role.ENTERPRISE, Role.PROVIDER}),
-    (_("授权企业"), "enterprises:list", {Role.PROVIDER}),
+# (label, url name, roles that see it, menu group); None roles means every signed-in user.
+# A group with one visible entry shows as a plain link, otherwise as a dropdown.
+ENTERPRISES, ASSESS, MATCH, POOL = _("企业"), _("评估"), _("供需对接"), _("服务商")
+NAV: list[tuple[Any, str, set[str] | None, Any]] = [
+    (_("工作台"), "home", None, None),
+    (_("企业库"), "enterprises:list", {Role.CITY, Role.TOWN}, ENTERPRISES),
+    (_("认领审核"), "enterprises:claims", {Role.CITY, Role.TOWN}, ENTERPRISES),
+    (_("导入名单"), "enterprises:import", {Role.CITY}, ENTERPRISES),
+    (_("我的企业"), "enterprises:mine", {Role.ENTERPRISE}, None),
     (
         _("评估"),
         "assessments:list",
         {Role.ENTERPRISE, Role.PROVIDER, Role.ASSESSOR, Role.CITY, Role.TOWN},
+        ASSESS,
     ),
-    (_("水平分布"), "assessments:distribution", {Role.CITY, Role.TOWN}),
-    (_("第三方评估"), "assessments:official", {Role.ASSESSOR}),
-    (_("定级规则"), "assessments:rules", {Role.CITY}),
-    (_("认领审核"), "enterprises:claims", {Role.CITY, Role.TOWN}),
-    (_("导入名单"), "enterprises:import", {Role.CITY}),
-    (_("成员管理"), "accounts:members", None),
+    (_("水平分布"), "assessments:distribution", {Role.CITY, Role.TOWN}, ASSESS),
+    (_("第三方评估"), "assessments:official", {Role.ASSESSOR}, ASSESS),
+    (_("定级规则"), "assessments:rules", {Role.CITY}, ASSESS),
+    (_("为我推荐"), "matching:recommendations", {Role.ENTERPRISE}, MATCH),
+    (_("需求收件箱"), "matching:inbox", {Role.PROVIDER}, MATCH),
+    (_("服务方案"), "matching:proposals", {Role.ENTERPRISE, Role.PROVIDER}, MATCH),
+    (_("数据授权"), "enterprises:grants", {Role.ENTERPRISE, Role.PROVIDER}, MATCH),
+    (_("授权企业"), "enterprises:list", {Role.PROVIDER}, MATCH),
+    (_("供需热力图"), "matching:supply_heatmap", {Role.CITY, Role.TOWN}, MATCH),
+    (
+        _("对接会"),
+        "matching:event_list",
+        {Role.CITY, Role.TOWN, Role.ENTERPRISE, Role.PROVIDER},
+        MATCH,
+    ),
+    (_("批量匹配"), "matching:runs", {Role.CITY}, MATCH),
+    (_("产品目录"), "catalogue:list", None, POOL),
+    (_("我的产品"), "catalogue:mine", {Role.PROVIDER}, POOL),
+    (_("入库申请"), "providers:application", {Role.PROVIDER}, POOL),
+    (_("平台安全档案"), "providers:platform_list", {Role.PROVIDER}, POOL),
+    (_("服务商入库"), "providers:vetting_queue", {Role.CITY}, POOL),
+    (_("平台监管"), "providers:supervision", {Role.CITY}, POOL),
+    (_("年度复核"), "providers:review_list", {Role.CITY, Role.PROVIDER}, POOL),
+    (_("投诉"), "providers:complaint_list", {Role.CITY, Role.ENTERPRISE, Role.PROVIDER}, POOL),
+    (_("成员管理"), "accounts:members", None, None),
 ]
 
 
@@ -36,20 +58,30 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if not user.is_authenticated:
         return {"nav_items": [], "unread_count": 0}
     role = getattr(user, "role", None)
-    items = []
-    for label, name, roles in NAV:
+    items: list[dict[str, Any]] = []
+    groups: dict[str, dict[str, Any]] = {}
+    for label, name, roles, group in NAV:
         if roles is not None and role not in roles:
             continue
         if name == "accounts:members" and not (user.is_org_admin or role in (Role.CITY, Role.TOWN)):  # type: ignore[union-attr]
             continue
         url = reverse(name)
-        items.append(
-            {
-                "label": label,
-                "url": url,
-                "active": request.path == url or (url != "/" and request.path.startswith(url)),
-            }
-        )
+        entry = {
+            "label": label,
+            "url": url,
+            "active": request.path == url or (url != "/" and request.path.startswith(url)),
+        }
+        if group is None:
+            items.append(entry)
+            continue
+        key = str(group)
+        if key not in groups:
+            groups[key] = {"label": group, "children": [], "active": False}
+            items.append(groups[key])
+        groups[key]["children"].append(entry)
+        groups[key]["active"] = groups[key]["active"] or entry["active"]
+    # A group with a single entry is just that link.
+    items = [i["children"][0] if "children" in i and len(i["children"]) == 1 else i for i in items]
     return {
         "nav_items": items,
         "unread_count": notifications_unread_count(user),

@@ -22,6 +22,7 @@ from yunshu.enterprises.models import DataGrant, Enterprise, OperatingStatus
 
 from . import uscc
 from .audit import audit_record, audit_record_many
+from .bulk import bulk_insert
 from .models import Cluster, Industry, Town
 from .size_class import size_class
 
@@ -262,7 +263,7 @@ def generate_enterprises(count: int, *, seed: int = 2026, batch: int = 5_000) ->
 
 
 def _flush(rows: list[Enterprise], seed: int) -> int:
-    Enterprise.objects.bulk_create(rows, batch_size=2_000)
+    bulk_insert(Enterprise, rows)
     audit_record_many(
         actor=None,
         entries=[
@@ -364,7 +365,12 @@ def build_demo_world(*, scale: str | int = "small", seed: int = 2026) -> tuple[i
     count = SCALES[scale] if isinstance(scale, str) else int(scale)
     made = generate_enterprises(count, seed=seed)
     users = create_demo_users()
-    # A quarter of the enterprises have assessed themselves (25,000 at city scale: 50,000
-    # assessments, one maturity and one security each).
-    generate_assessments(count // 4, seed=seed)
+    # One enterprise in eight has assessed itself (25,000 at city scale: 50,000 assessments,
+    # one maturity and one security each).
+    generate_assessments(count // 8, seed=seed)
+    # The provider pool: 40 providers / 300 products (small), 1,000 / 10,000 (city scale).
+    from yunshu.providers.demo import demo_provider_setup, generate_providers, provider_scale_for
+
+    generate_providers(*provider_scale_for(count), seed=seed)
+    demo_provider_setup(seed=seed)
     return made, users

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 from yunshu.accounts.models import Role
 from yunshu.enterprises import selectors as enterprise_selectors
@@ -39,6 +40,53 @@ def _by_size(qs: Any) -> list[dict[str, Any]]:
     return [
         {"label": size.label, "n": counts[size.value]} for size in SizeClass if size.value in counts
     ]
+
+
+def _waiting(user: Any, role: str | None) -> list[dict[str, Any]]:
+    """What waits for this role elsewhere in the platform: (label, count, link) cards."""
+    from django.urls import reverse
+
+    from yunshu.matching import consent, proposals
+    from yunshu.providers import complaints, vetting
+    from yunshu.providers.models import Complaint, VettingState
+
+    cards: list[dict[str, Any]] = []
+
+    def card(label: Any, count: int, url: str) -> None:
+        cards.append({"label": label, "count": count, "url": url})
+
+    open_complaints = (
+        complaints.complaints_visible_to(user)
+        .filter(state__in=[Complaint.State.SUBMITTED, Complaint.State.ESCALATED])
+        .count()
+    )
+    if role == Role.CITY:
+        card(
+            _("待审核入库申请"),
+            vetting.vetting_queue(user)
+            .filter(vetting_state__in=[VettingState.SUBMITTED, VettingState.UNDER_REVIEW])
+            .count(),
+            reverse("providers:vetting_queue"),
+        )
+        card(
+            _("待审核证书"),
+            vetting.certificates_pending_review(user).count(),
+            reverse("providers:certificate_queue"),
+        )
+        card(_("待处理投诉"), open_complaints, reverse("providers:complaint_list"))
+    elif role == Role.PROVIDER:
+        counts = consent.inbox_counts(user)
+        card(_("匹配到的需求"), counts["demand"], reverse("matching:inbox") + "?tab=demand")
+        card(_("诊断指派"), counts["assignments"], reverse("matching:inbox") + "?tab=assignments")
+        card(_("对接会邀请"), counts["events"], reverse("matching:inbox") + "?tab=events")
+        card(_("待答复投诉"), open_complaints, reverse("providers:complaint_list"))
+    elif role == Role.ENTERPRISE:
+        card(
+            _("待答复的服务方案"),
+            proposals.proposals_visible_to(user).filter(state="sent").count(),
+            reverse("matching:proposals"),
+        )
+    return cards
 
 
 @login_required
@@ -78,6 +126,11 @@ def home(request: HttpRequest) -> HttpResponse:
         context["grants"] = enterprise_selectors.grants_visible_to(user).filter(
             revoked_at=None, expires_at__gt=now
         )[:20]
+    context["waiting"] = _waiting(user, role)
+    if role == Role.PROVIDER:
+        from yunshu.providers.vetting import visibility_notice_for
+
+        context["visibility_notice"] = visibility_notice_for(user)
     context["notifications"] = notifications_for(user)[:5]
     return render(request, "core/home.html", context)
 

@@ -18,12 +18,14 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from yunshu.core import uscc as uscc_rules
 from yunshu.core.audit import audit_record, audit_record_many
+from yunshu.core.bulk import copy_rows
 from yunshu.core.models import Cluster, Industry, Town
 from yunshu.core.size_class import size_class
 
@@ -188,7 +190,7 @@ def _text(value: Any) -> str:
     return unicodedata.normalize("NFKC", _plain(value)).strip()
 
 
-def parse_int(value: Any, *, what: str) -> int | None:
+def parse_int(value: Any, *, what: Any) -> int | None:
     s = _text(value).replace(",", "").replace(" ", "")
     if s == "":
         return None
@@ -273,7 +275,7 @@ def parse_status(value: Any) -> str | None:
 
 
 def parse_year(value: Any) -> int | None:
-    year = parse_int(value, what=_("统计年度"))
+    year = parse_int(value, what=STATS_YEAR)
     if year is not None and not 1949 <= year <= 2100:
         raise CellError("bad_year", _("统计年度 %(v)s 不合理") % {"v": year})
     return year
@@ -349,6 +351,26 @@ class ReferenceMaps:
         raise CellError("unknown_town", _("镇街“%(v)s”不在本市镇街名单中") % {"v": s})
 
 
+# Labels for messages, translated only when a message is shown (not once per row).
+EMPLOYEES = gettext_lazy("从业人员")
+STATS_YEAR = gettext_lazy("统计年度")
+
+PARSERS: dict[str, Callable[[Any], Any]] = {
+    "employees": lambda v: parse_int(v, what=EMPLOYEES),
+    "revenue": parse_wan_to_yuan,
+    "above_scale": parse_bool,
+    "specialised": parse_bool,
+    "registered_on": parse_date,
+    "status": parse_status,
+    "stats_year": parse_year,
+    "employees_year": parse_year,
+    "revenue_year": parse_year,
+    "contact_name": lambda v: _plain(v)[:50] or None,
+    "contact_phone": lambda v: _text(v)[:30] or None,
+    "address": lambda v: _plain(v)[:300] or None,
+}
+
+
 @dataclass
 class ParsedRow:
     row: int
@@ -402,21 +424,7 @@ def parse_row(
     except CellError as e:
         fail("industry", e.code, e.message)
 
-    parsers: dict[str, Callable[[Any], Any]] = {
-        "employees": lambda v: parse_int(v, what=_("从业人员")),
-        "revenue": parse_wan_to_yuan,
-        "above_scale": parse_bool,
-        "specialised": parse_bool,
-        "registered_on": parse_date,
-        "status": parse_status,
-        "stats_year": parse_year,
-        "employees_year": parse_year,
-        "revenue_year": parse_year,
-        "contact_name": lambda v: _plain(v)[:50] or None,
-        "contact_phone": lambda v: _text(v)[:30] or None,
-        "address": lambda v: _plain(v)[:300] or None,
-    }
-    for key, parse in parsers.items():
+    for key, parse in PARSERS.items():
         if key not in columns:
             continue
         try:
@@ -479,6 +487,146 @@ def _merged(existing: dict[str, Any] | None, values: dict[str, Any], refs: Refer
         record["cluster_id"] = refs.cluster_for_industry.get(record["industry_id"])
     record["size_class"] = str(size_class(record.get("employees"), record.get("revenue")))
     return record
+
+
+AUDIT_BATCH = 1000
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, Decimal | dt.date):
+        return str(value)
+    return value
+
+
+def _audit_values(record: dict[str, Any]) -> dict[str, Any]:
+    values = {k: record.get(k) for k in WRITABLE}
+    # Only these two fields hold values JSON cannot carry as they are.
+    for key in ("revenue", "registered_on"):
+        if values[key] is not None:
+            values[key] = str(values[key])
+    return values
+
+
+def _row_audit_entries(
+    path: Path,
+    file_hash: str,
+    to_create: list[dict[str, Any]],
+    to_update: list[tuple[dict[str, Any], dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """One audit entry per batch of rows: `before` and `after` map each enterprise id to its
+    fields, so an enterprise's history finds its rows (has_key) and every value is kept,
+    without one hashed entry per row (which would dominate a 200,000-row import)."""
+    changes: list[tuple[str, dict[str, Any] | None, dict[str, Any]]] = [
+        (str(r["id"]), None, _audit_values(r)) for r in to_create
+    ]
+    changes += [
+        (
+            str(before["id"]),
+            {k: _json_ready(before.get(k)) for k in diff},
+            {k: _json_ready(v) for k, v in diff.items()},
+        )
+        for before, diff in to_update
+    ]
+    entries = []
+    for start in range(0, len(changes), AUDIT_BATCH):
+        part = changes[start : start + AUDIT_BATCH]
+        entries.append(
+            {
+                "action": "enterprise.import_rows",
+                "object_type": "enterprises.enterprise",
+                "object_id": f"{file_hash[:16]}:{start // AUDIT_BATCH + 1}",
+                "object_label": f"{path.name} · {len(part)}",
+                "before": {eid: b for eid, b, _a in part if b is not None},
+                "after": {eid: a for eid, _b, a in part},
+            }
+        )
+    return entries
+
+
+def _write_portable(
+    to_create: list[dict[str, Any]],
+    to_update: list[tuple[dict[str, Any], dict[str, Any]]],
+    now: dt.datetime,
+    chunk: int,
+    progress: Progress,
+) -> None:
+    done = 0
+    total = len(to_create) + len(to_update)
+    for start in range(0, len(to_create), chunk):
+        objs = [
+            Enterprise(created_at=now, updated_at=now, **r)
+            for r in to_create[start : start + chunk]
+        ]
+        Enterprise.objects.bulk_create(objs)
+        for record, obj in zip(to_create[start : start + chunk], objs, strict=True):
+            record["id"] = obj.pk
+        done += len(objs)
+        progress("writing", done, total)
+    by_field: dict[frozenset[str], list[Enterprise]] = {}
+    for before, diff in to_update:
+        obj = Enterprise(id=before["id"], updated_at=now, **diff)
+        by_field.setdefault(frozenset(diff), []).append(obj)
+    for changed_fields, objs in by_field.items():
+        for start in range(0, len(objs), chunk):
+            Enterprise.objects.bulk_update(
+                objs[start : start + chunk], [*changed_fields, "updated_at"]
+            )
+            done += len(objs[start : start + chunk])
+            progress("writing", done, total)
+
+
+def _write_postgres(
+    to_create: list[dict[str, Any]],
+    to_update: list[tuple[dict[str, Any], dict[str, Any]]],
+    now: dt.datetime,
+) -> None:
+    """COPY new rows straight into the table and changed rows into a temp table joined by an
+    UPDATE: the same result as bulk_create/bulk_update, several times faster at 100k rows."""
+    table = Enterprise._meta.db_table
+    if to_create:
+        fields = [f for f in Enterprise._meta.concrete_fields if not f.primary_key]
+        defaults = {f.attname: f.get_default() for f in fields}
+        defaults["created_at"] = defaults["updated_at"] = now
+        names = [f.attname for f in fields]
+        cols = ", ".join(f.column for f in fields)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMP TABLE import_new ON COMMIT DROP AS "
+                f"SELECT {cols} FROM {table} WITH NO DATA"
+            )
+            copy_rows(
+                "import_new",
+                [f.column for f in fields],
+                ([r.get(a, defaults[a]) for a in names] for r in to_create),
+            )
+            cursor.execute(
+                f"INSERT INTO {table} ({cols}) SELECT {cols} FROM import_new RETURNING uscc, id"
+            )
+            ids = dict(cursor.fetchall())
+            cursor.execute("DROP TABLE import_new")
+        for r in to_create:
+            r["id"] = ids[r["uscc"]]
+    if to_update:
+        columns = [str(Enterprise._meta.get_field(k).column) for k in WRITABLE]  # type: ignore[union-attr]
+        with connection.cursor() as cursor:
+            # CREATE TABLE AS copies the column types but none of the NOT NULL constraints.
+            cursor.execute(
+                f"CREATE TEMP TABLE import_update ON COMMIT DROP AS "
+                f"SELECT id, {', '.join(columns)}, updated_at FROM {table} WITH NO DATA"
+            )
+            copy_rows(
+                "import_update",
+                ["id", *columns, "updated_at"],
+                (
+                    [before["id"], *[diff.get(k, before.get(k)) for k in WRITABLE], now]
+                    for before, diff in to_update
+                ),
+            )
+            assignments = ", ".join(f"{c} = u.{c}" for c in [*columns, "updated_at"])
+            cursor.execute(
+                f"UPDATE {table} AS e SET {assignments} FROM import_update AS u WHERE e.id = u.id"
+            )
+            cursor.execute("DROP TABLE import_update")
 
 
 def import_enterprises(
@@ -562,19 +710,26 @@ def import_enterprises(
     fields = ["id", "uscc", "cluster_overridden", *WRITABLE]
     existing: dict[str, dict[str, Any]] = {}
     codes = list(parsed)
-    for start in range(0, len(codes), chunk):
-        part = codes[start : start + chunk]
-        for rec in Enterprise.objects.filter(uscc__in=part).values(*fields):
+    if connection.vendor == "postgresql":
+        # One array parameter instead of thousands of IN placeholders.
+        for rec in Enterprise.objects.extra(where=["uscc = ANY(%s)"], params=[codes]).values(
+            *fields
+        ):
             existing[rec["uscc"]] = rec
-    to_create: list[Enterprise] = []
+    else:
+        for start in range(0, len(codes), chunk):
+            part = codes[start : start + chunk]
+            for rec in Enterprise.objects.filter(uscc__in=part).values(*fields):
+                existing[rec["uscc"]] = rec
+    to_create: list[dict[str, Any]] = []
     to_update: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for code, row in parsed.items():
         before = existing.get(code)
         after = _merged(before, row.values, refs)
         if before is None:
-            to_create.append(
-                Enterprise(uscc=code, **{k: after.get(k) for k in WRITABLE if k in after})
-            )
+            record = {k: after[k] for k in WRITABLE if k in after}
+            record["uscc"] = code
+            to_create.append(record)
             continue
         diff = {k: after[k] for k in WRITABLE if k in after and after[k] != before.get(k)}
         if diff:
@@ -589,25 +744,11 @@ def import_enterprises(
     now = timezone.now()
     file_hash = hashlib.sha256(path.read_bytes()).hexdigest()
     with transaction.atomic():
-        for obj in to_create:
-            obj.created_at = now
-            obj.updated_at = now
-        done = 0
-        for start in range(0, len(to_create), chunk):
-            Enterprise.objects.bulk_create(to_create[start : start + chunk])
-            done += len(to_create[start : start + chunk])
-            progress("writing", done, len(to_create) + len(to_update))
-        by_field: dict[frozenset[str], list[Enterprise]] = {}
-        for before, diff in to_update:
-            obj = Enterprise(id=before["id"], updated_at=now, **diff)
-            by_field.setdefault(frozenset(diff), []).append(obj)
-        for changed_fields, objs in by_field.items():
-            for start in range(0, len(objs), chunk):
-                Enterprise.objects.bulk_update(
-                    objs[start : start + chunk], [*changed_fields, "updated_at"]
-                )
-                done += len(objs[start : start + chunk])
-                progress("writing", done, len(to_create) + len(to_update))
+        if connection.vendor == "postgresql":
+            _write_postgres(to_create, to_update, now)
+            progress("writing", len(to_create) + len(to_update), len(to_create) + len(to_update))
+        else:
+            _write_portable(to_create, to_update, now, chunk, progress)
         audit_record(
             actor=actor,
             action="enterprise.import",
@@ -624,28 +765,7 @@ def import_enterprises(
             },
         )
         audit_record_many(
-            actor=actor,
-            entries=[
-                {
-                    "action": "enterprise.create",
-                    "object_type": "enterprises.enterprise",
-                    "object_id": str(o.pk),
-                    "object_label": o.name,
-                    "after": {k: getattr(o, k) for k in WRITABLE},
-                }
-                for o in to_create
-            ]
-            + [
-                {
-                    "action": "enterprise.update",
-                    "object_type": "enterprises.enterprise",
-                    "object_id": str(before["id"]),
-                    "object_label": before["name"],
-                    "before": {k: before.get(k) for k in diff},
-                    "after": diff,
-                }
-                for before, diff in to_update
-            ],
+            actor=actor, entries=_row_audit_entries(path, file_hash, to_create, to_update)
         )
     report.written = True
     progress("done", total, total)

@@ -137,3 +137,24 @@ def import_jobs_visible_to(user: Any) -> QuerySet[ImportJob]:
     if org is None or org.kind != Role.CITY:
         return ImportJob.objects.none()
     return ImportJob.objects.select_related("created_by")
+
+
+def enterprise_history(enterprise: Enterprise, *, limit: int = 50) -> list[Any]:
+    """The audit entries about one enterprise, newest first. An import writes one entry per
+    batch of rows (keyed by enterprise id), so those show this enterprise's slice only."""
+    from yunshu.core.models import AuditEntry
+
+    key = str(enterprise.pk)
+    own = AuditEntry.objects.filter(object_type="enterprises.enterprise", object_id=key).exclude(
+        action="enterprise.import_rows"
+    )
+    batches = AuditEntry.objects.filter(action="enterprise.import_rows", after__has_key=key)
+    entries = sorted(
+        [*own.order_by("-seq")[:limit], *batches.order_by("-seq")[:limit]],
+        key=lambda e: -e.seq,
+    )[:limit]
+    for entry in entries:
+        if entry.action == "enterprise.import_rows":
+            entry.before = (entry.before or {}).get(key)
+            entry.after = (entry.after or {}).get(key)
+    return entries

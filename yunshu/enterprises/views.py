@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from yunshu.accounts.models import Role
 from yunshu.core.errors import check, is_htmx
-from yunshu.core.models import AuditEntry
+from yunshu.matching.permissions_recommend import can_view_recommendations
 
 from . import permissions, selectors, services
 from .exports import (
@@ -94,9 +94,7 @@ def enterprise_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     history = None
     if permissions.can_view_enterprise_history(request.user, enterprise)[0]:
-        history = AuditEntry.objects.filter(
-            object_type="enterprises.enterprise", object_id=str(enterprise.pk)
-        ).order_by("-seq")[:50]
+        history = selectors.enterprise_history(enterprise)
     access_log = selectors.access_log_for(request.user, enterprise).select_related(None)[:20]
     return render(
         request,
@@ -106,6 +104,8 @@ def enterprise_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "history": history,
             "access_log": access_log,
             "can_edit": permissions.can_edit_enterprise(request.user, enterprise)[0],
+            "can_see_recommendations": getattr(request.user, "role", None) in (Role.CITY, Role.TOWN)
+            and can_view_recommendations(request.user, enterprise)[0],
             "can_verify": enterprise.verification == "pending"
             and permissions.can_verify_enterprise(request.user, enterprise)[0],
             "grants": selectors.grants_visible_to(request.user).filter(enterprise=enterprise)[:20]

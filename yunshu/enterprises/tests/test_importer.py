@@ -798,8 +798,8 @@ def test_column_missing_from_the_file_leaves_its_field_as_it_was(tmp_path: Path)
     assert e.registered_on == dt.date(2008, 8, 8)
     assert e.status == OperatingStatus.SUSPENDED
     assert e.size_class == SizeClass.SMALL
-    update = AuditEntry.objects.get(action="enterprise.update", object_id=str(e.pk))
-    assert set(update.after) == {"name"}
+    rows = AuditEntry.objects.get(action="enterprise.import_rows")
+    assert set(rows.after[str(e.pk)]) == {"name"}
 
 
 @pytest.mark.django_db
@@ -874,22 +874,23 @@ def test_every_import_write_is_audited_and_the_chain_verifies(tmp_path: Path) ->
             "pk", flat=True
         )
     }
-    creates = AuditEntry.objects.filter(action="enterprise.create")
-    assert set(creates.values_list("object_id", flat=True)) == created_ids
-    update = AuditEntry.objects.get(action="enterprise.update")
-    assert update.object_id == str(e.pk)
-    assert update.before["employees"] == 50 and update.after["employees"] == 70
+    # One entry per batch of rows: each enterprise's before and after, keyed by its id.
+    rows = AuditEntry.objects.get(action="enterprise.import_rows")
+    assert set(rows.after) == created_ids | {str(e.pk)}
+    assert set(rows.before) == {str(e.pk)}
+    assert rows.before[str(e.pk)]["employees"] == 50
+    assert rows.after[str(e.pk)]["employees"] == 70
 
     n, problem = audit_verify()
     assert problem is None
-    assert n == AuditEntry.objects.count() >= 4
+    assert n == AuditEntry.objects.count() >= 2
 
 
 @pytest.mark.django_db
 def test_import_records_the_actor_in_the_audit(tmp_path: Path, city_user: Any) -> None:
     run(write_xlsx(tmp_path / "list.xlsx", HEADER, [basic_row(51)]), actor=city_user)
     assert AuditEntry.objects.get(action="enterprise.import").actor_id == city_user.pk
-    assert AuditEntry.objects.get(action="enterprise.create").actor_id == city_user.pk
+    assert AuditEntry.objects.get(action="enterprise.import_rows").actor_id == city_user.pk
     assert audit_verify()[1] is None
 
 
@@ -943,3 +944,24 @@ def test_progress_is_reported_through_each_phase(tmp_path: Path) -> None:
 def test_industry_table_covers_divisions_13_to_43(db: Any) -> None:
     codes = set(Industry.objects.values_list("code", flat=True))
     assert codes == {str(n) for n in range(13, 44)}
+
+
+@pytest.mark.django_db
+def test_enterprise_history_shows_its_own_rows_of_an_import_batch(tmp_path: Path) -> None:
+    from yunshu.enterprises.selectors import enterprise_history
+
+    e = EnterpriseFactory(uscc=code(61), employees=50)
+    header = [*REQUIRED_HEADER, "从业人员"]
+    rows = [
+        [code(61), e.name, "虎门", "18", 90],
+        [code(62), "东莞市另一家有限公司", "虎门", "18", 5],
+    ]
+    run(write_xlsx(tmp_path / "a.xlsx", header, rows))
+    # Both rows share one batch entry; each enterprise's history shows only its own slice.
+    [mine] = [h for h in enterprise_history(e) if h.action == "enterprise.import_rows"]
+    assert mine.before == {"employees": 50}
+    assert mine.after == {"employees": 90}
+    other = Enterprise.objects.get(uscc=code(62))
+    [theirs] = [h for h in enterprise_history(other) if h.action == "enterprise.import_rows"]
+    assert theirs.before is None
+    assert theirs.after["name"] == "东莞市另一家有限公司" and theirs.after["employees"] == 5

@@ -1,0 +1,115 @@
+"""Django admin for superusers' data maintenance (officers work in the app's own pages)."""
+
+from django.contrib import admin
+
+from .models import (
+    AnnualReview,
+    CatalogueVersion,
+    Certificate,
+    CertificateType,
+    Complaint,
+    Incident,
+    Platform,
+    Product,
+    ProductScene,
+    Provider,
+    ProviderDocument,
+    VettingEvent,
+)
+
+
+class VettingEventInline(admin.TabularInline):
+    model = VettingEvent
+    extra = 0
+    fields = ("at", "action", "from_state", "to_state", "reason", "by")
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Provider)
+class ProviderAdmin(admin.ModelAdmin):
+    list_display = ("name", "uscc", "vetting_state", "trust_grade", "submitted_at", "approved_at")
+    list_filter = ("vetting_state", "trust_grade")
+    search_fields = ("name", "uscc")
+    raw_id_fields = ("organisation",)
+    filter_horizontal = ("towns_served", "clusters_served")
+    inlines = [VettingEventInline]
+
+
+@admin.register(VettingEvent)
+class VettingEventAdmin(admin.ModelAdmin):
+    list_display = ("provider", "action", "from_state", "to_state", "by", "at")
+    list_filter = ("action", "to_state")
+    raw_id_fields = ("provider", "by")
+
+
+@admin.register(ProviderDocument)
+class ProviderDocumentAdmin(admin.ModelAdmin):
+    list_display = ("original_name", "provider", "kind", "size", "uploaded_at")
+    list_filter = ("kind",)
+    search_fields = ("original_name", "provider__name", "sha256")
+    raw_id_fields = ("provider", "uploaded_by")
+
+
+@admin.register(CertificateType)
+class CertificateTypeAdmin(admin.ModelAdmin):
+    list_display = ("key", "name_zh", "mandatory", "has_level", "levels", "sort_order")
+    list_editable = ("mandatory", "sort_order")
+
+
+@admin.register(Certificate)
+class CertificateAdmin(admin.ModelAdmin):
+    list_display = ("provider", "type", "level", "number", "expires_on", "status")
+    list_filter = ("status", "type")
+    search_fields = ("number", "provider__name")
+    raw_id_fields = ("provider", "reviewed_by")
+    date_hierarchy = "expires_on"
+
+
+@admin.register(Platform)
+class PlatformAdmin(admin.ModelAdmin):
+    list_display = ("name", "provider", "datacentre_location", "datacentre_mainland")
+    search_fields = ("name", "provider__name")
+    raw_id_fields = ("provider",)
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = ("summary", "platform", "severity", "occurred_at", "resolved_at")
+    list_filter = ("severity",)
+    raw_id_fields = ("platform", "reported_by")
+
+
+@admin.register(AnnualReview)
+class AnnualReviewAdmin(admin.ModelAdmin):
+    list_display = ("provider", "year", "verdict")
+    list_filter = ("year", "verdict")
+    raw_id_fields = ("provider", "reviewed_by")
+
+
+class ProductSceneInline(admin.TabularInline):
+    model = ProductScene
+    extra = 0
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ("name", "provider", "status", "visibility", "deployment", "updated_at")
+    list_filter = ("status", "visibility", "deployment")
+    search_fields = ("name", "provider__name")
+    raw_id_fields = ("provider", "platform")
+    filter_horizontal = ("industries", "clusters")
+    inlines = [ProductSceneInline]
+
+
+@admin.register(CatalogueVersion)
+class CatalogueVersionAdmin(admin.ModelAdmin):
+    list_display = ("number", "changed_at")
+
+
+@admin.register(Complaint)
+class ComplaintAdmin(admin.ModelAdmin):
+    list_display = ("subject", "enterprise", "provider", "state", "created_at")
+    list_filter = ("state",)
+    search_fields = ("subject", "enterprise__name", "provider__name")
+    raw_id_fields = ("enterprise", "provider", "product", "created_by")

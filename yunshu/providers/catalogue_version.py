@@ -1,0 +1,22 @@
+"""A counter that every write matching depends on bumps (products, scenes, visibility,
+vetting, trust, ratings), so an in-process snapshot of the catalogue knows when to reload."""
+
+from __future__ import annotations
+
+from django.db.models import F
+from django.utils import timezone
+
+from .models import CatalogueVersion
+
+
+def catalogue_bump() -> None:
+    updated = CatalogueVersion.objects.filter(pk=1).update(
+        number=F("number") + 1, changed_at=timezone.now()
+    )
+    if not updated:
+        CatalogueVersion.objects.get_or_create(pk=1, defaults={"number": 1})
+
+
+def catalogue_version() -> int:
+    row = CatalogueVersion.objects.filter(pk=1).values_list("number", flat=True).first()
+    return int(row or 0)
