@@ -18,6 +18,16 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: a test's rolled-back transaction never runs the
+    on-commit bumps of yunshu.core.versions, so a figure cached by one test must not reach
+    the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def city_user(db):
     from yunshu.accounts.models import Role

@@ -70,8 +70,12 @@ TEMPLATES = [
 
 DEFAULT_SQLITE_URL = f"sqlite:///{VAR_DIR / 'yunshu.sqlite3'}"
 DATABASES = {
+    # CONN_MAX_AGE keeps a connection per worker (production: 60); opening one per request
+    # costs PostgreSQL a new backend process each time.
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", DEFAULT_SQLITE_URL), conn_max_age=0
+        os.environ.get("DATABASE_URL", DEFAULT_SQLITE_URL),
+        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
+        conn_health_checks=True,
     ),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -14,3 +14,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# A persistent connection per worker unless CONN_MAX_AGE says otherwise.
+if "CONN_MAX_AGE" not in os.environ:
+    for _alias in DATABASES.values():  # noqa: F405
+        _alias["CONN_MAX_AGE"] = 60

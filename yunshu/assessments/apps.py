@@ -20,3 +20,10 @@ class AssessmentsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_load_shipped_versions, sender=self)
+        from yunshu.core.versions import track
+
+        from .models import Assessment, AssessmentResult
+
+        # A draft counts nowhere until it is submitted (which saves it again).
+        track(Assessment, "assessments", when=lambda a: a.status != Assessment.Status.DRAFT)
+        track(AssessmentResult, "assessments")

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from yunshu.accounts.models import Organisation, Role
 from yunshu.core.audit import audit_record_many
-from yunshu.core.bulk import bulk_insert
+from yunshu.core.bulk import analyze, bulk_insert
 from yunshu.enterprises.models import Enterprise
 
 from . import engine
@@ -165,4 +165,5 @@ def generate_assessments(
             ],
         )
         made += len(assessments)
+    analyze(Assessment, AssessmentResult, Organisation)
     return made

@@ -23,6 +23,7 @@ from django_tasks import task
 from yunshu.core.audit import audit_record, audit_record_many
 from yunshu.core.errors import check
 from yunshu.core.jobs import progress_database, reap_stale
+from yunshu.core.versions import data_changed
 
 from . import engine
 from .definitions import engine_questionnaire, engine_rule
@@ -151,6 +152,7 @@ def _write_versions(rule_id: int, patches: list[tuple[int, int, str]]) -> None:
     """Mark the old results not current and insert their next versions, merging each stored
     result with its patch inside the database (the scores themselves do not change, so the
     large result documents never travel to Python and back)."""
+    data_changed("assessments")  # raw SQL sends no signals
     table = connection.ops.quote_name(AssessmentResult._meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":

@@ -36,6 +36,10 @@ def bulk_insert(model: Any, objs: list[Any], *, batch_size: int = 2000) -> None:
     no save() signals, as with bulk_create."""
     if not objs:
         return
+    from .versions import TRACKED, data_changed
+
+    if model in TRACKED:
+        data_changed(TRACKED[model])
     if connection.vendor != "postgresql":
         model.objects.bulk_create(objs, batch_size=batch_size)
         return
@@ -66,3 +70,23 @@ def bulk_insert(model: Any, objs: list[Any], *, batch_size: int = 2000) -> None:
         return out
 
     copy_rows(meta.db_table, [f.column for f in fields], (values(o) for o in objs))
+
+
+def analyze(*models: Any) -> None:
+    """Fresh planner statistics for tables a bulk write just filled.
+
+    Without them the planner still believes a table holds what it held before (an empty table,
+    after a first load) and picks plans that scan everything; autovacuum catches up only later,
+    and not at all where it is turned off.
+    """
+    tables: list[str] = []
+    for model in models:
+        tables.append(model._meta.db_table)
+        tables += [
+            f.remote_field.through._meta.db_table
+            for f in model._meta.local_many_to_many
+            if f.remote_field.through._meta.auto_created
+        ]
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")

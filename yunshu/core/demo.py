@@ -22,9 +22,10 @@ from yunshu.enterprises.models import DataGrant, Enterprise, OperatingStatus
 
 from . import uscc
 from .audit import audit_record, audit_record_many
-from .bulk import bulk_insert
+from .bulk import analyze, bulk_insert
 from .models import Cluster, Industry, Town
 from .size_class import size_class
+from .versions import data_changed
 
 SCALES = {"small": 2_000, "city": 200_000}
 DEMO_PASSWORD = "yunshu-demo-2026"
@@ -259,6 +260,7 @@ def generate_enterprises(count: int, *, seed: int = 2026, batch: int = 5_000) ->
             rows = []
     if rows:
         made += _flush(rows, seed)
+    analyze(Enterprise, Organisation)
     return made
 
 
@@ -303,6 +305,7 @@ def create_demo_users(*, password: str = DEMO_PASSWORD) -> list[DemoUser]:
         )
         orgs.insert(0, ("enterprise", ent_org.name, {"kind": Role.ENTERPRISE, "_org": ent_org}))
         Enterprise.objects.filter(pk=enterprise.pk).update(on_transformation_list=True)
+        data_changed("enterprises")
     by_key: dict[str, Organisation] = {}
     for username, name, fields in orgs:
         org = fields.pop("_org", None)
@@ -365,10 +368,11 @@ def build_demo_world(*, scale: str | int = "small", seed: int = 2026) -> tuple[i
     count = SCALES[scale] if isinstance(scale, str) else int(scale)
     made = generate_enterprises(count, seed=seed)
     users = create_demo_users()
-    # One enterprise in eight has assessed itself (25,000 at city scale: 50,000 assessments,
-    # one maturity and one security each).
-    generate_assessments(count // 8, seed=seed)
-    # The provider pool: 40 providers / 300 products (small), 1,000 / 10,000 (city scale).
+    # One enterprise in four has assessed its digital maturity and one in eight its security
+    # (50,000 and 25,000 at city scale), not always the same firms.
+    generate_assessments(count // 4, seed=seed, kinds=("maturity",))
+    generate_assessments(count // 8, seed=seed + 1, kinds=("security",))
+    # The provider pool: 40 providers / 300 products (small), 1,100 / 11,800 (city scale).
     from yunshu.providers.demo import demo_provider_setup, generate_providers, provider_scale_for
 
     generate_providers(*provider_scale_for(count), seed=seed)

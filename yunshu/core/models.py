@@ -140,3 +140,20 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class DataVersion(models.Model):
+    """A counter per kind of data ("enterprises", "assessments"), moved on after every commit
+    that changes it; aggregates over large tables are cached under the numbers they read
+    (yunshu.core.versions)."""
+
+    key = models.CharField(max_length=40, primary_key=True)
+    number = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("数据版本")
+        verbose_name_plural = _("数据版本")
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.number}"

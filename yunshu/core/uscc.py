@@ -22,6 +22,7 @@ so they follow the language that is active at display time.
 
 from __future__ import annotations
 
+import operator
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -153,6 +154,10 @@ _ORG_VALUES: Final[dict[str, int]] = {
 }
 
 
+# 11 − (Σ mod 11) as a character: 10 is X and 11 is 0.
+_ORG_CHECK: Final[dict[int, str]] = {**{n: str(n) for n in range(1, 10)}, 10: "X", 11: "0"}
+
+
 def _org_value(char: str) -> int:
     value = _ORG_VALUES.get(char)
     if value is not None:
@@ -201,6 +206,15 @@ def validate(raw: str, *, home_area: str | None = DONGGUAN_AREA) -> UsccResult:
     ``home_area`` is given and positions 3–8 differ from it.
     """
     code = normalise(raw)
+    if len(code) == LENGTH and _CANONICAL.issuperset(code):
+        # The common case of a large import, with the checks below done on plain values.
+        total = sum(map(operator.mul, map(_VALUES.__getitem__, code[:17]), WEIGHTS))
+        org = code[8:16]
+        if code[17] == CHARSET[(31 - total % 31) % 31] and org.isalnum() and org.isascii():
+            org_total = sum(map(operator.mul, map(_ORG_VALUES.__getitem__, org), ORG_WEIGHTS))
+            org_ok = code[16] == _ORG_CHECK[11 - org_total % 11]
+            if org_ok and (home_area is None or code[2:8] == home_area):
+                return UsccResult(code=code, errors=(), warnings=())
     errors: list[UsccIssue] = []
     warnings: list[UsccIssue] = []
 

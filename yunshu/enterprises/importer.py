@@ -13,6 +13,7 @@ import io
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
@@ -25,9 +26,10 @@ from django.utils.translation import gettext_lazy
 
 from yunshu.core import uscc as uscc_rules
 from yunshu.core.audit import audit_record, audit_record_many
-from yunshu.core.bulk import copy_rows
+from yunshu.core.bulk import analyze, copy_rows
 from yunshu.core.models import Cluster, Industry, Town
 from yunshu.core.size_class import size_class
+from yunshu.core.versions import data_changed
 
 from .models import Enterprise, OperatingStatus
 
@@ -98,6 +100,7 @@ TOWN_SUFFIXES = ("街道办事处", "街道办", "街道", "镇", "园区", "高
 WAN = Decimal(10000)
 CENT = Decimal("0.01")
 MAX_COUNT = Decimal(10_000_000)  # no factory employs ten million people
+_MAX_COUNT_INT = int(MAX_COUNT)
 # ¥10 trillion; below it every amount keeps 15 significant digits, which SQLite stores exactly.
 MAX_REVENUE_WAN = Decimal(1_000_000_000)
 
@@ -178,6 +181,8 @@ def normalise_header(text: Any) -> str:
 
 def _plain(value: Any) -> str:
     """A cell as text, as written (names and addresses keep their full-width brackets)."""
+    if type(value) is str:
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -187,10 +192,17 @@ def _plain(value: Any) -> str:
 
 def _text(value: Any) -> str:
     """A cell as text for codes, numbers and look-ups: full-width characters made half-width."""
-    return unicodedata.normalize("NFKC", _plain(value)).strip()
+    s = _plain(value)
+    # NFKC leaves ASCII as it is; most cells of a large file are ASCII.
+    return s if s.isascii() else unicodedata.normalize("NFKC", s).strip()
 
 
 def parse_int(value: Any, *, what: Any) -> int | None:
+    # A number cell (python-calamine gives floats) needs no text parsing when it is plainly fine.
+    if type(value) is float and value.is_integer() and 0 <= value < _MAX_COUNT_INT:
+        return int(value)
+    if type(value) is int and 0 <= value < _MAX_COUNT_INT:
+        return value
     s = _text(value).replace(",", "").replace(" ", "")
     if s == "":
         return None
@@ -490,6 +502,8 @@ def _merged(existing: dict[str, Any] | None, values: dict[str, Any], refs: Refer
 
 
 AUDIT_BATCH = 1000
+# A write this large changes the table's statistics enough to refresh them at once.
+ANALYZE_AFTER_ROWS = 10_000
 
 
 def _json_ready(value: Any) -> Any:
@@ -575,58 +589,118 @@ def _write_portable(
             progress("writing", done, total)
 
 
-def _write_postgres(
-    to_create: list[dict[str, Any]],
-    to_update: list[tuple[dict[str, Any], dict[str, Any]]],
-    now: dt.datetime,
+class _NewRows:
+    """Where the valid new rows of an import go.
+
+    On PostgreSQL they stream into the table by COPY while the rest of the file is still
+    being checked, so the server maintains its indexes and foreign keys on the other core
+    instead of after the last row. Elsewhere they are collected for bulk_create. Either way
+    this happens inside the import's one transaction: an invalid row later in the file, or a
+    killed worker, leaves nothing behind.
+    """
+
+    def __init__(self, stack: ExitStack, *, stream: bool, now: dt.datetime, most: int) -> None:
+        self.stack = stack
+        self.stream = stream and connection.vendor == "postgresql"
+        self.most = most  # an upper bound on the new rows, to reserve their ids at once
+        self.records: list[dict[str, Any]] = []
+        self.discarding = False
+        self._copy: Any = None
+        self._ids: list[int] = []
+        fields = Enterprise._meta.concrete_fields
+        self._names = [f.attname for f in fields]
+        self._columns = [f.column for f in fields]
+        self._defaults = {f.attname: f.get_default() for f in fields if not f.primary_key}
+        self._defaults["created_at"] = self._defaults["updated_at"] = now
+
+    def add(self, record: dict[str, Any]) -> None:
+        if self.discarding:
+            return
+        self.records.append(record)
+        if not self.stream:
+            return
+        if self._copy is None:
+            self._open()
+        record["id"] = self._ids.pop()
+        self._copy.write_row([record.get(a, self._defaults.get(a)) for a in self._names])
+
+    def discard(self) -> None:
+        """Nothing will be written (an invalid row): keep checking, stop sending."""
+        self.discarding = True
+        self.records = []
+
+    def _open(self) -> None:
+        table = Enterprise._meta.db_table
+        with connection.cursor() as cursor:
+            # The ids first: no other statement can run on the connection during the COPY.
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, self.most],
+            )
+            self._ids = [row[0] for row in reversed(cursor.fetchall())]
+            # Foreign keys checked as each row arrives, on the server's core, not all at COMMIT.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        raw = connection.connection
+        assert raw is not None
+        cur = self.stack.enter_context(raw.cursor())
+        cols = ", ".join(connection.ops.quote_name(c) for c in self._columns)
+        self._copy = self.stack.enter_context(
+            cur.copy(f"COPY {connection.ops.quote_name(table)} ({cols}) FROM STDIN")
+        )
+
+    def close(self) -> None:
+        self.stack.close()
+        if self._copy is not None:
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def _write_updates_postgres(
+    to_update: list[tuple[dict[str, Any], dict[str, Any]]], now: dt.datetime
 ) -> None:
-    """COPY new rows straight into the table and changed rows into a temp table joined by an
-    UPDATE: the same result as bulk_create/bulk_update, several times faster at 100k rows."""
+    """Changed rows COPY into a temp table joined by one UPDATE: bulk_update's result, several
+    times faster at 100k rows."""
     table = Enterprise._meta.db_table
-    if to_create:
-        fields = [f for f in Enterprise._meta.concrete_fields if not f.primary_key]
-        defaults = {f.attname: f.get_default() for f in fields}
-        defaults["created_at"] = defaults["updated_at"] = now
-        names = [f.attname for f in fields]
-        cols = ", ".join(f.column for f in fields)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"CREATE TEMP TABLE import_new ON COMMIT DROP AS "
-                f"SELECT {cols} FROM {table} WITH NO DATA"
-            )
-            copy_rows(
-                "import_new",
-                [f.column for f in fields],
-                ([r.get(a, defaults[a]) for a in names] for r in to_create),
-            )
-            cursor.execute(
-                f"INSERT INTO {table} ({cols}) SELECT {cols} FROM import_new RETURNING uscc, id"
-            )
-            ids = dict(cursor.fetchall())
-            cursor.execute("DROP TABLE import_new")
-        for r in to_create:
-            r["id"] = ids[r["uscc"]]
-    if to_update:
-        columns = [str(Enterprise._meta.get_field(k).column) for k in WRITABLE]  # type: ignore[union-attr]
-        with connection.cursor() as cursor:
-            # CREATE TABLE AS copies the column types but none of the NOT NULL constraints.
-            cursor.execute(
-                f"CREATE TEMP TABLE import_update ON COMMIT DROP AS "
-                f"SELECT id, {', '.join(columns)}, updated_at FROM {table} WITH NO DATA"
-            )
-            copy_rows(
-                "import_update",
-                ["id", *columns, "updated_at"],
-                (
-                    [before["id"], *[diff.get(k, before.get(k)) for k in WRITABLE], now]
-                    for before, diff in to_update
-                ),
-            )
-            assignments = ", ".join(f"{c} = u.{c}" for c in [*columns, "updated_at"])
-            cursor.execute(
-                f"UPDATE {table} AS e SET {assignments} FROM import_update AS u WHERE e.id = u.id"
-            )
-            cursor.execute("DROP TABLE import_update")
+    columns = [str(Enterprise._meta.get_field(k).column) for k in WRITABLE]  # type: ignore[union-attr]
+    with connection.cursor() as cursor:
+        # CREATE TABLE AS copies the column types but none of the NOT NULL constraints.
+        cursor.execute(
+            f"CREATE TEMP TABLE import_update ON COMMIT DROP AS "
+            f"SELECT id, {', '.join(columns)}, updated_at FROM {table} WITH NO DATA"
+        )
+        copy_rows(
+            "import_update",
+            ["id", *columns, "updated_at"],
+            (
+                [before["id"], *[diff.get(k, before.get(k)) for k in WRITABLE], now]
+                for before, diff in to_update
+            ),
+        )
+        assignments = ", ".join(f"{c} = u.{c}" for c in [*columns, "updated_at"])
+        cursor.execute(
+            f"UPDATE {table} AS e SET {assignments} FROM import_update AS u WHERE e.id = u.id"
+        )
+        cursor.execute("DROP TABLE import_update")
+
+
+def _stored(codes: list[str], chunk: int) -> dict[str, dict[str, Any]]:
+    """The stored fields of the enterprises these credit codes name."""
+    fields = ["id", "uscc", "cluster_overridden", *WRITABLE]
+    existing: dict[str, dict[str, Any]] = {}
+    if not codes:
+        return existing
+    if connection.vendor == "postgresql":
+        # One array parameter instead of thousands of IN placeholders.
+        for rec in Enterprise.objects.extra(where=["uscc = ANY(%s)"], params=[codes]).values(
+            *fields
+        ):
+            existing[rec["uscc"]] = rec
+    else:
+        for start in range(0, len(codes), chunk):
+            part = codes[start : start + chunk]
+            for rec in Enterprise.objects.filter(uscc__in=part).values(*fields):
+                existing[rec["uscc"]] = rec
+    return existing
 
 
 def import_enterprises(
@@ -670,103 +744,110 @@ def import_enterprises(
     refs = ReferenceMaps.load()
     body = rows[1:]
     total = len(body)
-    report.rows_total = 0
-    parsed: dict[str, ParsedRow] = {}
-    first_row_of: dict[str, int] = {}
-    progress("validating", 0, total)
-    for i, cells in enumerate(body):
-        row_no = i + 2  # the header is row 1, as a person counts in the spreadsheet
-        if not any(_text(c) for c in cells):
-            continue
-        report.rows_total += 1
-        row, errors, warnings = parse_row(list(cells), columns, refs, row_no, headers)
-        report.warnings.extend(warnings)
-        if row is not None and row.uscc in first_row_of:
-            errors.append(
-                Issue(
-                    row_no,
-                    headers[columns["uscc"]],
-                    "duplicate",
-                    _("统一社会信用代码与第 %(r)d 行重复") % {"r": first_row_of[row.uscc]},
-                )
-            )
-            row = None
-        if row is None:
-            report.rows_invalid += 1
-            report.errors.extend(errors)
-            rejected.append((list(cells), "；".join(e.message for e in errors)))
-            continue
-        first_row_of[row.uscc] = row_no
-        parsed[row.uscc] = row
-        report.rows_valid += 1
-        if report.rows_total % 1000 == 0:
-            progress("validating", i + 1, total)
-    progress("validating", total, total)
-
-    if report.rows_invalid and not skip_invalid:
-        return report, rejected
-
-    # Compare with what is stored, to count created / updated / unchanged.
-    fields = ["id", "uscc", "cluster_overridden", *WRITABLE]
-    existing: dict[str, dict[str, Any]] = {}
-    codes = list(parsed)
-    if connection.vendor == "postgresql":
-        # One array parameter instead of thousands of IN placeholders.
-        for rec in Enterprise.objects.extra(where=["uscc = ANY(%s)"], params=[codes]).values(
-            *fields
-        ):
-            existing[rec["uscc"]] = rec
-    else:
-        for start in range(0, len(codes), chunk):
-            part = codes[start : start + chunk]
-            for rec in Enterprise.objects.filter(uscc__in=part).values(*fields):
-                existing[rec["uscc"]] = rec
-    to_create: list[dict[str, Any]] = []
-    to_update: list[tuple[dict[str, Any], dict[str, Any]]] = []
-    for code, row in parsed.items():
-        before = existing.get(code)
-        after = _merged(before, row.values, refs)
-        if before is None:
-            record = {k: after[k] for k in WRITABLE if k in after}
-            record["uscc"] = code
-            to_create.append(record)
-            continue
-        diff = {k: after[k] for k in WRITABLE if k in after and after[k] != before.get(k)}
-        if diff:
-            to_update.append((before, diff))
-        else:
-            report.unchanged += 1
-    report.created, report.updated = len(to_create), len(to_update)
-    if dry_run:
-        return report, rejected
-
-    progress("writing", 0, len(to_create) + len(to_update))
+    # What is stored for the file's codes, looked up before checking the rows so that new
+    # rows can be written while the rest are still being checked.
+    col = columns["uscc"]
+    existing = _stored(
+        list({uscc_rules.normalise(_text(c[col])) for c in body if col < len(c)} - {""}), chunk
+    )
     now = timezone.now()
-    file_hash = hashlib.sha256(path.read_bytes()).hexdigest()
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            _write_postgres(to_create, to_update, now)
-            progress("writing", len(to_create) + len(to_update), len(to_create) + len(to_update))
-        else:
-            _write_portable(to_create, to_update, now, chunk, progress)
-        audit_record(
-            actor=actor,
-            action="enterprise.import",
-            object_type="enterprises.importfile",
-            object_id=file_hash[:16],
-            object_label=path.name,
-            after={
-                "file_sha256": file_hash,
-                "rows_total": report.rows_total,
-                "created": report.created,
-                "updated": report.updated,
-                "unchanged": report.unchanged,
-                "skipped_invalid": report.rows_invalid,
-            },
+    first_row_of: dict[str, int] = {}
+    to_update: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    unchanged = 0
+    progress("validating", 0, total)
+    # Streaming writes while checking, so the check runs inside the import's transaction. On
+    # SQLite that would hold the write lock for the whole check: it writes afterwards.
+    stream = not dry_run and connection.vendor == "postgresql"
+    with transaction.atomic() if stream else nullcontext(), ExitStack() as stack:
+        new = _NewRows(stack, stream=stream, now=now, most=max(1, total - len(existing)))
+        for i, cells in enumerate(body):
+            row_no = i + 2  # the header is row 1, as a person counts in the spreadsheet
+            if not any(_text(c) for c in cells):
+                continue
+            report.rows_total += 1
+            row, errors, warnings = parse_row(list(cells), columns, refs, row_no, headers)
+            report.warnings.extend(warnings)
+            if row is not None and row.uscc in first_row_of:
+                errors.append(
+                    Issue(
+                        row_no,
+                        headers[columns["uscc"]],
+                        "duplicate",
+                        _("统一社会信用代码与第 %(r)d 行重复") % {"r": first_row_of[row.uscc]},
+                    )
+                )
+                row = None
+            if row is None:
+                report.rows_invalid += 1
+                report.errors.extend(errors)
+                rejected.append((list(cells), "；".join(e.message for e in errors)))
+                if not skip_invalid:
+                    new.discard()
+                continue
+            first_row_of[row.uscc] = row_no
+            report.rows_valid += 1
+            before = existing.get(row.uscc)
+            after = _merged(before, row.values, refs)
+            if before is None:
+                record = {k: after[k] for k in WRITABLE if k in after}
+                record["uscc"] = row.uscc
+                new.add(record)
+            else:
+                diff = {k: after[k] for k in WRITABLE if k in after and after[k] != before.get(k)}
+                if diff:
+                    to_update.append((before, diff))
+                else:
+                    unchanged += 1
+            if report.rows_total % 1000 == 0:
+                progress("validating", i + 1, total)
+        new.close()
+        progress("validating", total, total)
+
+        if report.rows_invalid and not skip_invalid:
+            if stream:
+                transaction.set_rollback(True)
+            return report, rejected
+        report.created, report.updated, report.unchanged = (
+            report.rows_valid - len(to_update) - unchanged,
+            len(to_update),
+            unchanged,
         )
-        audit_record_many(
-            actor=actor, entries=_row_audit_entries(path, file_hash, to_create, to_update)
-        )
+        if dry_run:
+            return report, rejected
+
+        written = len(new.records) + len(to_update)
+        progress("writing", len(new.records) if stream else 0, written)
+        file_hash = hashlib.sha256(path.read_bytes()).hexdigest()
+        # The streaming transaction already holds the new rows (this is a savepoint in it);
+        # on SQLite this is the import's one transaction.
+        with transaction.atomic():
+            if not stream:
+                _write_portable(new.records, to_update, now, chunk, progress)
+            elif to_update:
+                _write_updates_postgres(to_update, now)
+            if written:
+                data_changed("enterprises")  # COPY and bulk writes send no signals
+            progress("writing", written, written)
+            audit_record(
+                actor=actor,
+                action="enterprise.import",
+                object_type="enterprises.importfile",
+                object_id=file_hash[:16],
+                object_label=path.name,
+                after={
+                    "file_sha256": file_hash,
+                    "rows_total": report.rows_total,
+                    "created": report.created,
+                    "updated": report.updated,
+                    "unchanged": report.unchanged,
+                    "skipped_invalid": report.rows_invalid,
+                },
+            )
+            audit_record_many(
+                actor=actor, entries=_row_audit_entries(path, file_hash, new.records, to_update)
+            )
+    if written >= ANALYZE_AFTER_ROWS:
+        analyze(Enterprise)
     report.written = True
     progress("done", total, total)
     return report, rejected

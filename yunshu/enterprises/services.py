@@ -19,6 +19,7 @@ from yunshu.core.errors import check
 from yunshu.core.models import Cluster, Industry, Town
 from yunshu.core.notifications import notify
 from yunshu.core.size_class import size_class
+from yunshu.core.versions import data_changed
 
 from . import permissions
 from .models import AccessLogEntry, DataGrant, Enterprise, EnterpriseClaim, Verification
@@ -142,6 +143,7 @@ def enterprise_verify(*, enterprise: Enterprise, by: Any) -> Enterprise:
     if enterprise.verification == Verification.VERIFIED:
         return enterprise
     Enterprise.objects.filter(pk=enterprise.pk).update(verification=Verification.VERIFIED)
+    data_changed("enterprises")
     audit_record(
         actor=by,
         action="enterprise.verify",

@@ -8,7 +8,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from yunshu.accounts.models import Role
 from yunshu.core.errors import check, is_htmx
+from yunshu.core.versions import VersionedPaginator
 from yunshu.matching.permissions_recommend import can_view_recommendations
 
 from . import permissions, selectors, services
@@ -45,7 +45,7 @@ def enterprise_list(request: HttpRequest) -> HttpResponse:
     if getattr(request.user, "role", None) not in LIST_ROLES and not request.user.is_superuser:
         raise Http404
     form, qs = _filtered(request)
-    paginator = Paginator(qs, form.page_size())
+    paginator = VersionedPaginator(qs, form.page_size(), versions=["enterprises"])
     page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

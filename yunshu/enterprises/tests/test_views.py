@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -10,6 +11,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _queries(client, url):
+    cache.clear()  # the cold case: the total is counted, not taken from the cache
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url)
     assert response.status_code == 200
@@ -25,6 +27,29 @@ def test_enterprise_list_makes_the_same_number_of_queries_whatever_the_page_size
     large, r2 = _queries(client, "/enterprises/?per_page=100")
     assert len(r1.context["page"].object_list) == 25 and len(r2.context["page"].object_list) == 100
     assert small == large
+
+
+def _counts(ctx):
+    return sum("COUNT(*)" in q["sql"] and "enterprises_enterprise" in q["sql"] for q in ctx)
+
+
+def test_the_total_is_counted_once_per_data_version_and_again_after_a_write(
+    client, django_capture_on_commit_callbacks
+):
+    for _ in range(3):
+        EnterpriseFactory(town=town("虎门"))
+    client.force_login(user_for(Role.CITY))
+    with CaptureQueriesContext(connection) as first:
+        assert client.get("/enterprises/").context["page"].paginator.count == 3
+    with CaptureQueriesContext(connection) as second:
+        assert client.get("/enterprises/?page=1").context["page"].paginator.count == 3
+    assert _counts(first.captured_queries) == 1 and _counts(second.captured_queries) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        EnterpriseFactory(town=town("长安"))
+    assert client.get("/enterprises/").context["page"].paginator.count == 4
+    # Another filter is another count.
+    page = client.get(f"/enterprises/?town={town('长安').pk}").context["page"]
+    assert page.paginator.count == 1
 
 
 def test_filters_combine_and_search_finds_by_name_or_code(client):

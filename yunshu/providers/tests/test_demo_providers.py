@@ -136,7 +136,7 @@ def test_products_have_scenes_rising_prices_and_sane_fields(pool):
 
 def test_scale_follows_the_demo_world():
     assert provider_scale_for(2_000) == (40, 300)
-    assert provider_scale_for(200_000) == (1_000, 10_000)
+    assert provider_scale_for(200_000) == (1_100, 11_800)
 
 
 def test_the_demo_provider_login_gets_an_approved_lead_record_with_products(client):
