@@ -75,9 +75,21 @@ def user_for(
     if role == Role.ENTERPRISE:
         fields["enterprise"] = enterprise or EnterpriseFactory()
         fields["name"] = fields["enterprise"].name
+    pool_state = kw.pop("pool_state", "approved")
     if role == Role.PROVIDER:
         fields["is_lead_provider"] = kw.pop("lead", False)
-    org = OrganisationFactory(**fields)
+    org: Organisation = OrganisationFactory(**fields)  # type: ignore[assignment]
+    if role == Role.PROVIDER and pool_state is not None:
+        # A provider reads shared data only while it is in the pool (pool_state=None: none).
+        from yunshu.providers.models import Provider
+
+        Provider.objects.create(
+            organisation=org,
+            uscc=make_uscc(_rng),
+            name=org.name,
+            vetting_state=pool_state,
+            approved_at=timezone.now() if pool_state == "approved" else None,
+        )
     user = UserFactory(organisation=org, **kw)
     return user  # type: ignore[no-any-return,return-value]
 

@@ -24,7 +24,7 @@ from yunshu.core.uscc import normalise
 from yunshu.enterprises.exports import XLSX
 from yunshu.enterprises.models import AccessLogEntry, Enterprise
 from yunshu.enterprises.selectors import enterprises_visible_to
-from yunshu.enterprises.services import access_record
+from yunshu.enterprises.services import access_record, list_access_record
 
 from . import engine, permissions, selectors, services, wizard
 from .definitions import active_rule, engine_questionnaire, engine_rule
@@ -40,6 +40,11 @@ def assessment_list(request: HttpRequest) -> HttpResponse:
     if role not in (Role.CITY, Role.TOWN, Role.ENTERPRISE, Role.PROVIDER, Role.ASSESSOR):
         raise Http404
     rows = [(a, selectors.current_result(a)) for a in qs[:200]]
+    list_access_record(
+        enterprise_ids=[a.enterprise_id for a, _r in rows],
+        by=request.user,
+        what=AccessLogEntry.What.ASSESSMENTS,
+    )
     source = permissions.SOURCE_FOR_ROLE.get(role)
     startable = None
     if source and role != Role.ASSESSOR:

@@ -5,6 +5,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from yunshu.accounts.models import Role
 
@@ -12,7 +13,11 @@ from .notifications import notifications_unread_count
 
 # (label, url name, roles that see it, menu group); None roles means every signed-in user.
 # A group with one visible entry shows as a plain link, otherwise as a dropdown.
-ENTERPRISES, ASSESS, MATCH, POOL = _("企业"), _("评估"), _("供需对接"), _("服务商")
+# Menu group names are short in every language (context "nav"): the top bar must fit 1024 px.
+ENTERPRISES = pgettext_lazy("nav", "企业")
+ASSESS = pgettext_lazy("nav", "评估")
+MATCH = pgettext_lazy("nav", "供需对接")
+POOL = pgettext_lazy("nav", "服务商")
 NAV: list[tuple[Any, str, set[str] | None, Any]] = [
     (_("工作台"), "home", None, None),
     (_("企业库"), "enterprises:list", {Role.CITY, Role.TOWN}, ENTERPRISES),

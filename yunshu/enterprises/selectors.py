@@ -18,8 +18,13 @@ def _org(user: Any) -> Any:
 
 
 def active_grants(*, at: Any = None) -> QuerySet[DataGrant]:
+    """Grants in force: not revoked, not expired, and to a provider in the pool. A suspended
+    or revoked provider reads nothing; its grants come back into force if it is reinstated
+    before they expire."""
     moment = at or timezone.now()
-    return DataGrant.objects.filter(revoked_at=None, expires_at__gt=moment)
+    return DataGrant.objects.filter(
+        revoked_at=None, expires_at__gt=moment, provider__provider__vetting_state="approved"
+    )
 
 
 def enterprises_visible_to(user: Any, *, scope: str = "profile") -> QuerySet[Enterprise]:

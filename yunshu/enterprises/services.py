@@ -261,6 +261,9 @@ def claim_decide(
 def _validate_grant(provider: Organisation, expires_at: dt.datetime) -> None:
     if provider.kind != Role.PROVIDER or not provider.is_active:
         raise ValidationError({"provider": _("请选择一家服务商")})
+    record = getattr(provider, "provider", None)
+    if record is None or record.vetting_state != "approved":
+        raise ValidationError({"provider": _("该服务商不在资源池中（未入库或已暂停），不能授权")})
     if expires_at <= timezone.now():
         raise ValidationError({"expires_at": _("有效期必须晚于现在")})
 
@@ -376,3 +379,12 @@ def access_record(*, enterprise_ids: Iterable[int], by: Any, what: str) -> int:
     ]
     AccessLogEntry.objects.bulk_create(rows, batch_size=2000)
     return len(rows)
+
+
+def list_access_record(*, enterprise_ids: Iterable[int], by: Any, what: str) -> int:
+    """The rows of a list page a provider saw: each provider view of what an enterprise
+    shared is logged for the enterprise, lists included. Officers' list rows are not
+    (their detail views, assessments and exports are)."""
+    if getattr(by, "role", None) != Role.PROVIDER:
+        return 0
+    return access_record(enterprise_ids=sorted(set(enterprise_ids)), by=by, what=what)

@@ -47,6 +47,9 @@ def enterprise_list(request: HttpRequest) -> HttpResponse:
     form, qs = _filtered(request)
     paginator = VersionedPaginator(qs, form.page_size(), versions=["enterprises"])
     page = paginator.get_page(request.GET.get("page"))
+    services.list_access_record(
+        enterprise_ids=[e.pk for e in page], by=request.user, what=AccessLogEntry.What.PROFILE
+    )
     query = request.GET.copy()
     query.pop("page", None)
     context = {

@@ -204,6 +204,19 @@ def test_an_outsider_viewing_a_result_is_logged_for_the_enterprise(client):
     assert not AccessLogEntry.objects.filter(enterprise=e, viewer=owner).exists()
 
 
+def test_a_providers_view_of_the_assessment_list_is_logged_for_each_enterprise_shown(client):
+    e = EnterpriseFactory()
+    owner = user_for(Role.ENTERPRISE, enterprise=e)
+    services.assessment_submit(assessment=filled(owner, e), by=owner)
+    reader = user_for(Role.PROVIDER)
+    grant(e, reader, scope_assessments=True)
+    client.force_login(reader)
+    assert client.get("/assessments/").status_code == 200
+    assert (
+        AccessLogEntry.objects.filter(enterprise=e, viewer=reader, what="assessments").count() == 1
+    )
+
+
 def test_someone_elses_draft_is_a_404(client):
     e = EnterpriseFactory()
     owner = user_for(Role.ENTERPRISE, enterprise=e)

@@ -229,3 +229,44 @@ def test_notify_sends_in_app_and_email():
         notify(recipients=[user], subject="测试通知", body="正文")
     assert notifications_unread_count(user) == 1
     assert mail.outbox[-1].subject == "测试通知"
+
+
+@pytest.mark.parametrize("action", ["suspend", "revoke"])
+def test_a_suspended_or_revoked_provider_loses_what_enterprises_shared_with_it(action):
+    from yunshu.assessments.selectors import assessments_visible_to
+    from yunshu.enterprises.selectors import enterprises_visible_to
+    from yunshu.factories import grant, provider, provider_user
+    from yunshu.providers.models import VettingState
+
+    record = provider()
+    reader = provider_user(record)
+    enterprise = EnterpriseFactory()
+    grant(enterprise, reader, scope_assessments=True)
+    assert enterprises_visible_to(reader).filter(pk=enterprise.pk).exists()
+    record.vetting_state = VettingState.SUSPENDED if action == "suspend" else VettingState.REVOKED
+    record.save()
+    assert not enterprises_visible_to(reader).exists()
+    assert not enterprises_visible_to(reader, scope="assessments").exists()
+    assert not assessments_visible_to(reader).exists()
+    if action == "suspend":
+        # Reinstated before the grant expires: the grant is in force again.
+        record.vetting_state = VettingState.APPROVED
+        record.save()
+        assert enterprises_visible_to(reader).filter(pk=enterprise.pk).exists()
+
+
+def test_no_grant_can_be_made_to_a_provider_outside_the_pool():
+    from yunshu.factories import provider
+
+    enterprise = EnterpriseFactory()
+    owner = user_for(Role.ENTERPRISE, enterprise=enterprise, is_org_admin=True)
+    pending = provider(state="submitted")
+    with pytest.raises(ValidationError) as exc:
+        services.grant_create(
+            enterprise=enterprise,
+            provider=pending.organisation,
+            by=owner,
+            expires_at=timezone.now() + dt.timedelta(days=30),
+        )
+    assert "资源池" in str(exc.value)
+    assert not DataGrant.objects.exists()

@@ -121,3 +121,30 @@ def test_edit_form_with_a_bad_value_shows_the_field_error_and_changes_nothing(cl
     assert response.context["form"].errors.keys() >= {"name", "employees"}
     e.refresh_from_db()
     assert e.employees == 50
+
+
+def test_a_providers_view_of_its_shared_enterprises_list_is_logged_for_each_enterprise(client):
+    from yunshu.enterprises.models import AccessLogEntry
+    from yunshu.factories import grant
+
+    shared = EnterpriseFactory()
+    EnterpriseFactory()  # not shared: neither listed nor logged
+    reader = user_for(Role.PROVIDER)
+    grant(shared, reader)
+    client.force_login(reader)
+    page = client.get("/enterprises/").context["page"]
+    assert [e.pk for e in page] == [shared.pk]
+    [entry] = AccessLogEntry.objects.all()
+    assert entry.enterprise_id == shared.pk and entry.what == "profile"
+    assert entry.viewer == reader
+
+
+def test_an_officers_list_rows_are_not_logged_but_the_detail_view_is(client):
+    from yunshu.enterprises.models import AccessLogEntry
+
+    e = EnterpriseFactory()
+    client.force_login(user_for(Role.CITY))
+    client.get("/enterprises/")
+    assert not AccessLogEntry.objects.exists()
+    client.get(f"/enterprises/{e.pk}/")
+    assert AccessLogEntry.objects.filter(enterprise=e, what="profile").count() == 1

@@ -175,12 +175,15 @@ def test_a_proposal_needs_an_active_profile_grant(w):
     assert not Proposal.objects.exists()
 
 
-def test_a_provider_outside_the_pool_cannot_send(w):
+def test_a_provider_outside_the_pool_cannot_send_even_with_a_grant(w):
+    from django.http import Http404
+
     from yunshu.factories import grant, provider_user
 
     pending_user = provider_user(w.pending_provider)
     grant(w.enterprise, pending_user)
-    with pytest.raises(ValidationError):
+    # Outside the pool its grants are not in force: the enterprise does not exist for it.
+    with pytest.raises(Http404):
         _send(w, by=pending_user)
     assert not Proposal.objects.exists()
 
