@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from yunshu.accounts.backends import SIGN_IN_BACKEND
 from yunshu.core.errors import check
 from yunshu.enterprises.services import enterprise_signup
 
@@ -33,7 +34,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend=SIGN_IN_BACKEND)
             if claim is not None:
                 messages.info(request, _("该企业已在企业库中，认领申请已提交镇街审核"))
             else:
@@ -91,6 +92,6 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend=SIGN_IN_BACKEND)
             return redirect("home")
     return render(request, "accounts/accept_invitation.html", {"form": form})

@@ -5,8 +5,8 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from yunshu.accounts.models import Role
-from yunshu.core.versions import cached_under, sql_key
-from yunshu.enterprises.selectors import enterprises_visible_to
+from yunshu.core.versions import cached_under
+from yunshu.enterprises.selectors import enterprises_visible_to, reach_key
 
 from .models import Assessment, AssessmentResult
 
@@ -83,22 +83,43 @@ def latest_results_visible_to(
     ).exclude(Exists(newer))
 
 
+def _assessment_reach_key(user: Any) -> str | None:
+    """A name for the submitted assessments assessments_visible_to(user) reaches (drafts
+    never count in figures), or None where it depends on grants or the user's own work."""
+    role = getattr(user, "role", None)
+    if role in (Role.CITY, Role.TOWN, Role.ENTERPRISE) or getattr(user, "is_superuser", False):
+        return reach_key(user)
+    return None
+
+
 def level_distribution(user: Any, *, by: str, kind: str, source: str = "") -> list[dict[str, Any]]:
     """Rows of (town or cluster) with counts per level (maturity) or risk grade (security)."""
     group = {"town": "assessment__enterprise__town", "cluster": "assessment__enterprise__cluster"}[
         by
     ]
     value = "level" if kind == "maturity" else "risk_grade"
-    counts = (
-        latest_results_visible_to(user, kind=kind, source=source)
-        .values(f"{group}__name_zh", f"{group}__name_en", f"{group}__sort_order", value)
-        .annotate(n=Count("id"))
-        .order_by(f"{group}__sort_order")
-    )
+
+    def count() -> list[dict[str, Any]]:
+        return list(
+            latest_results_visible_to(user, kind=kind, source=source)
+            .values(f"{group}__name_zh", f"{group}__name_en", f"{group}__sort_order", value)
+            .annotate(n=Count("id"))
+            .order_by(f"{group}__sort_order")
+        )
+
     # Grouping every current result takes hundreds of milliseconds at city scale: counted
-    # once per version of the assessments and enterprises (yunshu.core.versions).
-    counted = cached_under(
-        ("assessments", "enterprises"), "level_distribution", sql_key(counts), lambda: list(counts)
+    # once per version of the assessments and enterprises (yunshu.core.versions) for each
+    # reach; a reach that hangs on grants (providers) is counted every time.
+    reach = _assessment_reach_key(user)
+    counted = (
+        count()
+        if reach is None
+        else cached_under(
+            ("assessments", "enterprises"),
+            "level_distribution",
+            f"{reach}|{by}|{kind}|{source}",
+            count,
+        )
     )
     rows: dict[str, dict[str, Any]] = {}
     buckets = LEVELS if kind == "maturity" else GRADES

@@ -3,9 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from django.urls import reverse
+from django.template.loader import render_to_string
+from django.urls import get_script_prefix, reverse
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from yunshu.accounts.models import Role
 
@@ -58,23 +59,19 @@ NAV: list[tuple[Any, str, set[str] | None, Any]] = [
 ]
 
 
-def navigation(request: HttpRequest) -> dict[str, Any]:
-    user = request.user
-    if not user.is_authenticated:
-        return {"nav_items": [], "unread_count": 0}
-    role = getattr(user, "role", None)
+def _nav_items(role: str | None, admin: bool, path: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     groups: dict[str, dict[str, Any]] = {}
     for label, name, roles, group in NAV:
         if roles is not None and role not in roles:
             continue
-        if name == "accounts:members" and not (user.is_org_admin or role in (Role.CITY, Role.TOWN)):  # type: ignore[union-attr]
+        if name == "accounts:members" and not admin:
             continue
-        url = reverse(name)
+        url = _url(name)
         entry = {
             "label": label,
             "url": url,
-            "active": request.path == url or (url != "/" and request.path.startswith(url)),
+            "active": path == url or (url != "/" and path.startswith(url)),
         }
         if group is None:
             items.append(entry)
@@ -86,9 +83,45 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         groups[key]["children"].append(entry)
         groups[key]["active"] = groups[key]["active"] or entry["active"]
     # A group with a single entry is just that link.
-    items = [i["children"][0] if "children" in i and len(i["children"]) == 1 else i for i in items]
+    return [i["children"][0] if "children" in i and len(i["children"]) == 1 else i for i in items]
+
+
+# The menu depends only on the role, the admin flag, the language and which entry is active:
+# rendered once per process for each, instead of reversing ~30 URLs and looping the template
+# on every page.
+_menus: dict[tuple[Any, ...], str] = {}
+_urls: dict[tuple[str, str], str] = {}
+
+
+def _url(name: str) -> str:
+    key = (name, get_script_prefix())
+    if key not in _urls:
+        _urls[key] = reverse(name)
+    return _urls[key]
+
+
+def _menu(role: str | None, admin: bool, path: str) -> str:
+    active = tuple(
+        url
+        for _label, name, _roles, _group in NAV
+        if (url := _url(name)) == path or (url != "/" and path.startswith(url))
+    )
+    key = (role, admin, get_language(), get_script_prefix(), active)
+    if key not in _menus:
+        _menus[key] = render_to_string(
+            "core/_nav.html", {"nav_items": _nav_items(role, admin, path)}
+        )
+    return _menus[key]
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = request.user
+    if not user.is_authenticated:
+        return {"nav_html": "", "unread_count": 0}
+    role = getattr(user, "role", None)
+    admin = bool(user.is_org_admin or role in (Role.CITY, Role.TOWN))  # type: ignore[union-attr]
     return {
-        "nav_items": items,
+        "nav_html": _menu(role, admin, request.path),
         "unread_count": notifications_unread_count(user),
         "user_role": role,
         "user_role_label": Role(role).label if role else _("系统管理员"),

@@ -46,3 +46,31 @@ def load_reference_data(apps: Any = None) -> None:
         cluster.industries.set(Industry.objects.filter(code__in=codes))
         names = [t for t in row["towns_known_for"].split(";") if t]
         cluster.towns_known_for.set([towns[n] for n in names])
+
+
+# Towns and clusters for select boxes, kept per process: every filter form needs them and they
+# change only when a superuser edits reference data. A save in this process clears them at
+# once (signals, connected in CoreConfig.ready); other processes see the edit within TTL.
+CHOICES_TTL_SECONDS = 300
+_choices: dict[tuple[str, str], tuple[float, list[tuple[int, str]]]] = {}
+
+
+def reference_choices(model_name: str) -> list[tuple[int, str]]:
+    """(pk, name in the active language) of "town" or "cluster", in their display order."""
+    import time
+
+    from django.apps import apps
+    from django.utils.translation import get_language
+
+    key = (model_name, get_language() or "")
+    found = _choices.get(key)
+    now = time.monotonic()
+    if found is None or now - found[0] > CHOICES_TTL_SECONDS:
+        model = apps.get_model("core", model_name)
+        found = (now, [(obj.pk, obj.name) for obj in model.objects.all()])
+        _choices[key] = found
+    return found[1]
+
+
+def reference_choices_clear(**kwargs: Any) -> None:
+    _choices.clear()

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -50,17 +50,12 @@ def data_versions(keys: Iterable[str]) -> dict[str, int]:
     return {k: int(found.get(k, 0)) for k in wanted}
 
 
-def sql_key(qs: QuerySet[Any]) -> str:
-    """The exact query a queryset runs (filters and the user's scope included), as a key."""
-    sql, params = qs.query.sql_with_params()
-    return hashlib.sha1(f"{connection.alias}|{sql}|{params!r}".encode()).hexdigest()
-
-
 def cached_under(keys: Iterable[str], name: str, key: str, compute: Callable[[], T]) -> T:
-    """compute(), cached under the current numbers of these kinds of data."""
+    """compute(), cached under the current numbers of these kinds of data. The key must
+    name everything the result depends on besides them (the user's reach, the filters)."""
     versions = data_versions(keys)
     stamp = ",".join(f"{k}{n}" for k, n in versions.items())
-    cache_key = f"yunshu:v1:{name}:{stamp}:{key}"
+    cache_key = f"yunshu:v1:{name}:{stamp}:" + hashlib.sha1(key.encode()).hexdigest()
     found = cache.get(cache_key)
     if found is not None:
         return found  # type: ignore[no-any-return]
@@ -69,10 +64,13 @@ def cached_under(keys: Iterable[str], name: str, key: str, compute: Callable[[],
     return value
 
 
-def count_under(keys: Iterable[str], qs: QuerySet[Any]) -> int:
-    """qs.count(), cached under the current numbers of these kinds of data."""
+def count_under(keys: Iterable[str], qs: QuerySet[Any], key: str | None) -> int:
+    """qs.count(), cached under the current numbers of these kinds of data when a key names
+    it (None: the count depends on more than they cover, so it is counted every time)."""
     counted = qs.order_by()
-    return cached_under(keys, "count", sql_key(counted), counted.count)
+    if key is None:
+        return counted.count()
+    return cached_under(keys, "count", key, counted.count)
 
 
 TRACKED: dict[Any, str] = {}
@@ -98,10 +96,13 @@ class VersionedPaginator(Paginator):
     """A Paginator whose total comes from count_under: one COUNT per data version, not per
     page view. The page's rows are still read fresh on every request."""
 
-    def __init__(self, object_list: Any, per_page: int, *, versions: Iterable[str]) -> None:
+    def __init__(
+        self, object_list: Any, per_page: int, *, versions: Iterable[str], key: str | None
+    ) -> None:
         super().__init__(object_list, per_page)
         self.versions = tuple(versions)
+        self.key = key
 
     @cached_property
     def count(self) -> int:
-        return count_under(self.versions, self.object_list)  # type: ignore[arg-type]
+        return count_under(self.versions, self.object_list, self.key)  # type: ignore[arg-type]

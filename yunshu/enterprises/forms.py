@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from yunshu.accounts.models import Role
 from yunshu.core.forms import StyledForm
-from yunshu.core.models import Cluster, Town
+from yunshu.core.reference import reference_choices
 from yunshu.core.size_class import SizeClass
 
 from .models import Enterprise
@@ -23,7 +23,10 @@ SORTS = {
     "-employees": ("-employees", "id"),
     "employees": ("employees", "id"),
     "uscc": ("uscc",),
-    "town": ("town__sort_order", "name", "id"),
+    # Grouped by town in the reference list's order (towns are loaded in it, so their ids
+    # follow it): the (town, name) index serves it. Ordering by the joined sort_order
+    # column sorted all 200,000 rows for every page.
+    "town": ("town_id", "name", "id"),
 }
 SORT_LABELS = [
     ("name", _("名称")),
@@ -38,11 +41,10 @@ SORT_LABELS = [
 
 class EnterpriseFilterForm(StyledForm, forms.Form):
     q = forms.CharField(label=_("搜索"), required=False, max_length=100)
-    town = forms.ModelChoiceField(
-        Town.objects.all(), label=_("镇街"), required=False, empty_label=_("全部镇街")
-    )
-    cluster = forms.ModelChoiceField(
-        Cluster.objects.all(), label=_("产业集群"), required=False, empty_label=_("全部集群")
+    # Choices from the per-process reference lists (set in __init__), not a query each.
+    town = forms.TypedChoiceField(label=_("镇街"), required=False, coerce=int, empty_value=None)
+    cluster = forms.TypedChoiceField(
+        label=_("产业集群"), required=False, coerce=int, empty_value=None
     )
     size_class = forms.ChoiceField(
         label=_("规模"), required=False, choices=[("", _("全部规模")), *SizeClass.choices]
@@ -60,6 +62,9 @@ class EnterpriseFilterForm(StyledForm, forms.Form):
 
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        fields: dict[str, Any] = self.fields  # type: ignore[attr-defined]
+        fields["cluster"].choices = [("", _("全部集群")), *reference_choices("cluster")]
+        fields["town"].choices = [("", _("全部镇街")), *reference_choices("town")]
         org = getattr(user, "organisation", None)
         if org is not None and org.kind in (Role.TOWN, Role.ENTERPRISE):
             # A town officer sees one town, an enterprise itself: a town filter would mislead.
@@ -73,8 +78,8 @@ class EnterpriseFilterForm(StyledForm, forms.Form):
             return None if value in (None, "") else value == "1"
 
         return {
-            "town": data["town"].pk if data.get("town") else None,
-            "cluster": data["cluster"].pk if data.get("cluster") else None,
+            "town": data.get("town"),
+            "cluster": data.get("cluster"),
             "size_class": data.get("size_class") or None,
             "above_scale": yes_no("above_scale"),
             "specialised": yes_no("specialised"),

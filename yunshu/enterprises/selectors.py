@@ -60,6 +60,29 @@ def enterprises_visible_to(user: Any, *, scope: str = "profile") -> QuerySet[Ent
             return qs.none()
 
 
+def reach_key(user: Any) -> str | None:
+    """A name for what enterprises_visible_to(user) returns, for caching figures computed over
+    it; None where it depends on more than the enterprise table (a provider's grants)."""
+    if getattr(user, "is_superuser", False) and user.is_active:
+        return "all"
+    org = _org(user)
+    if org is None:
+        return "none"
+    match org.kind:
+        case Role.CITY:
+            return "all"
+        case Role.TOWN:
+            return f"town:{org.town_id}"
+        case Role.ENTERPRISE:
+            return f"enterprise:{org.enterprise_id}"
+        case Role.ASSESSOR:
+            return "transformation-list"
+        case Role.PROVIDER:
+            return None
+        case _:
+            return "none"
+
+
 def enterprise_filter(
     qs: QuerySet[Enterprise],
     *,

@@ -26,6 +26,7 @@ from .exports import (
 )
 from .forms import ClaimDecisionForm, EnterpriseEditForm, EnterpriseFilterForm, ImportUploadForm
 from .jobs import import_job_create, import_jobs_reap_stale
+from .listing import list_rows, list_values
 from .models import AccessLogEntry
 
 
@@ -37,6 +38,12 @@ def _filtered(request: HttpRequest) -> tuple[EnterpriseFilterForm, Any]:
     return form, qs.order_by(*form.ordering())
 
 
+def _count_key(request: HttpRequest, form: EnterpriseFilterForm) -> str | None:
+    """The total depends on the user's reach and the filters (None: not cached)."""
+    reach = selectors.reach_key(request.user)
+    return None if reach is None else f"enterprises|{reach}|{sorted(form.filters().items())}"
+
+
 LIST_ROLES = (Role.CITY, Role.TOWN, Role.ENTERPRISE, Role.PROVIDER)
 
 
@@ -45,8 +52,11 @@ def enterprise_list(request: HttpRequest) -> HttpResponse:
     if getattr(request.user, "role", None) not in LIST_ROLES and not request.user.is_superuser:
         raise Http404
     form, qs = _filtered(request)
-    paginator = VersionedPaginator(qs, form.page_size(), versions=["enterprises"])
+    paginator = VersionedPaginator(
+        list_values(qs), form.page_size(), versions=["enterprises"], key=_count_key(request, form)
+    )
     page = paginator.get_page(request.GET.get("page"))
+    page.object_list = list_rows(page.object_list)
     services.list_access_record(
         enterprise_ids=[e.pk for e in page], by=request.user, what=AccessLogEntry.What.PROFILE
     )

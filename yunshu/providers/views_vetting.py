@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from yunshu.accounts.backends import SIGN_IN_BACKEND
 from yunshu.accounts.models import Role
 from yunshu.core.errors import check, is_htmx
 
@@ -86,7 +87,7 @@ def provider_register(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend=SIGN_IN_BACKEND)
             messages.success(request, _("注册成功，入库申请已提交市工信局审核"))
             return redirect("providers:application")
     return render(request, "providers/vetting/register.html", {"form": form})

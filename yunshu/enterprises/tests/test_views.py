@@ -5,13 +5,16 @@ from django.test.utils import CaptureQueriesContext
 
 from yunshu.accounts.models import Role
 from yunshu.core.models import Cluster
+from yunshu.core.reference import reference_choices_clear
 from yunshu.factories import EnterpriseFactory, industry, town, user_for
 
 pytestmark = pytest.mark.django_db
 
 
 def _queries(client, url):
-    cache.clear()  # the cold case: the total is counted, not taken from the cache
+    # The cold case: the total is counted, the town and cluster lists are read.
+    cache.clear()
+    reference_choices_clear()
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url)
     assert response.status_code == 200
@@ -148,3 +151,19 @@ def test_an_officers_list_rows_are_not_logged_but_the_detail_view_is(client):
     assert not AccessLogEntry.objects.exists()
     client.get(f"/enterprises/{e.pk}/")
     assert AccessLogEntry.objects.filter(enterprise=e, what="profile").count() == 1
+
+
+def test_list_rows_escape_what_they_show_and_format_numbers(client):
+    from decimal import Decimal
+
+    EnterpriseFactory(
+        name='东莞市<script>alert("x")</script>有限公司',
+        employees=1234,
+        revenue=Decimal("45678900"),
+        above_scale=True,
+    )
+    client.force_login(user_for(Role.CITY))
+    html = client.get("/enterprises/").content.decode()
+    assert "<script>alert" not in html and "&lt;script&gt;alert" in html
+    assert ">1,234<" in html and ">4,568<" in html  # employees; revenue in ¥10,000
+    assert "badge bg-blue-lt" in html
