@@ -81,7 +81,7 @@ def make_file(rows: int, *, seed: int = 5) -> Path:
 
 def _prepare(url: str) -> None:
     """Migrate the scratch database (quick when current) and empty the enterprise table."""
-    env = {"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.dev"}
+    env = {"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.dev", "DEBUG": "0"}
     run([PYTHON, "manage.py", "migrate", "--verbosity", "0"], env=env)
     run([PYTHON, "-m", "bench.import_bench", "empty"], env=env)
 
@@ -225,7 +225,7 @@ def measure(rows: int) -> dict[str, Any]:
 
     path = make_file(rows)
     url = sibling_database("import")
-    env = {"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.dev"}
+    env = {"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.dev", "DEBUG": "0"}
     figures: dict[str, float | None] = {}
     notes: list[str] = []
 

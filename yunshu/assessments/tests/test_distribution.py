@@ -60,3 +60,60 @@ def test_other_roles_get_a_404(client, role):
     client.force_login(user_for(role))
     assert client.get("/assessments/distribution/").status_code == 404
     assert client.get("/assessments/distribution.xlsx").status_code == 404
+
+
+def test_the_distribution_is_counted_once_per_data_version_and_again_after_a_submission(
+    client, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _submitted("虎门")
+    client.force_login(user_for(Role.CITY))
+    url = "/assessments/distribution/?by=town"
+    assert sum(r["total"] for r in client.get(url).context["rows"]) == 1
+    with CaptureQueriesContext(connection) as warm:
+        client.get(url)
+    assert not any("assessments_assessmentresult" in q["sql"] for q in warm.captured_queries)
+    with django_capture_on_commit_callbacks(execute=True):
+        _submitted("长安")  # the submission moves the version on once it commits
+    assert sum(r["total"] for r in client.get(url).context["rows"]) == 2
+
+
+def test_the_distribution_makes_the_same_number_of_queries_however_many_towns_it_lists(client):
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(user_for(Role.CITY))
+
+    def queries() -> int:
+        cache.clear()
+        with CaptureQueriesContext(connection) as ctx:
+            client.get("/assessments/distribution/?by=town")
+        return len(ctx.captured_queries)
+
+    _submitted("虎门")
+    few = queries()
+    for name in ("长安", "塘厦", "松山湖", "莞城"):
+        _submitted(name)
+    assert queries() == few
+
+
+def test_the_assessment_list_makes_the_same_number_of_queries_however_many_rows(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(user_for(Role.CITY))
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/assessments/").status_code == 200
+        return len(ctx.captured_queries)
+
+    _submitted("虎门")
+    few = queries()
+    for _ in range(6):
+        _submitted("长安")
+    assert queries() == few
