@@ -33,6 +33,7 @@ from yunshu.enterprises.services import grant_create
 from yunshu.providers.models import Product, Provider, VettingState
 from yunshu.providers.selectors import provider_for
 
+from . import snapshot
 from .models import EventInvitation, MatchmakingEvent, MatchRun, Proposal, Recommendation
 
 Decision = tuple[bool, str]
@@ -41,8 +42,6 @@ SHARE_DEFAULT_DAYS = 90
 SHARE_MAX_DAYS = 365
 # A second identical share inside this window is the same click, not a new grant.
 DOUBLE_SUBMIT_SECONDS = 10
-# A scene below this level is a gap (the city pilot's acceptance bar is 二级).
-GAP_TARGET_LEVEL = 2
 PROVIDER_CHOICES_LIMIT = 50
 
 
@@ -289,11 +288,13 @@ def _scene_name(scene: engine.Scene) -> str:
 
 
 def gaps_from(q: engine.Questionnaire, scene_levels: dict[str, Any]) -> list[Gap]:
-    """Scenes below the target level, mandatory ones first, then the widest gap first."""
+    """Scenes below the target level (二级 by default: the same one matching and the heat map
+    use), mandatory ones first, then the widest gap first."""
+    target = snapshot.target_level()
     gaps = [
         Gap(s.key, _scene_name(s), int(level), s.mandatory)
         for s in q.scenes
-        if (level := scene_levels.get(s.key)) is not None and int(level) < GAP_TARGET_LEVEL
+        if (level := scene_levels.get(s.key)) is not None and int(level) < target
     ]
     return sorted(gaps, key=lambda g: (not g.mandatory, g.level))
 

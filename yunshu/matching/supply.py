@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any
 
-from django.conf import settings
 from django.db.models import (
     Case,
     Count,
@@ -46,6 +45,7 @@ from yunshu.enterprises.selectors import enterprises_visible_to
 from yunshu.providers.models import Product, ProductScene, Provider, VettingState
 from yunshu.providers.selectors import catalogue_products
 
+from . import snapshot
 from .models import MatchRun, Recommendation
 
 Decision = tuple[bool, str]
@@ -53,7 +53,9 @@ METRICS = ("demand", "supply", "gap")
 
 
 def target_level() -> int:
-    return int(getattr(settings, "MATCHING_TARGET_LEVEL", 2))
+    """The level below which a scene is a gap (差距): the same one matching and the provider's
+    inbox use (settings.MATCHING_TARGET_LEVEL)."""
+    return snapshot.target_level()
 
 
 def target_label() -> str:

@@ -14,13 +14,14 @@ from django.utils import timezone
 from yunshu.assessments.models import Assessment
 from yunshu.core.models import Cluster
 from yunshu.factories import EnterpriseFactory, product, provider_user
-from yunshu.matching.consent import GAP_TARGET_LEVEL, demand_rows
+from yunshu.matching.consent import demand_rows
 from yunshu.matching.models import (
     EventInvitation,
     MatchmakingEvent,
     MatchRun,
     Recommendation,
 )
+from yunshu.matching.snapshot import target_level
 
 from .consent_world import make_world, maturity_result, proposal, share
 
@@ -91,7 +92,7 @@ def test_demand_shows_gaps_only_when_the_assessments_scope_was_granted(client, w
         ("production_control", 1, True),
         ("collaboration", 1, False),
     ]
-    assert all(g.level < GAP_TARGET_LEVEL for g in full.gaps)
+    assert all(g.level < target_level() for g in full.gaps)
     assert not partial.assessments_shared and partial.gaps == []
     html = client.get("/matching/inbox/?tab=demand").content.decode()
     assert "只授权了企业档案" in html and "质量管理" in html
