@@ -25,6 +25,7 @@ from yunshu.assessments import engine
 from yunshu.assessments.definitions import engine_questionnaire
 from yunshu.assessments.models import Assessment, Questionnaire
 from yunshu.assessments.selectors import assessments_visible_to, latest_results_visible_to
+from yunshu.assessments.templatetags.assessment_tags import level_name
 from yunshu.core.errors import check
 from yunshu.enterprises import permissions as enterprise_permissions
 from yunshu.enterprises.models import DataGrant, Enterprise
@@ -278,7 +279,10 @@ class DemandRow:
     assessed: bool = False
     level_label: str = ""
     gaps: list[Gap] = field(default_factory=list)
+    # The provider's own products the newest run recommended: shown only under an
+    # assessments-scope grant, since the ranking reads the enterprise's levels.
     recommended: list[Product] = field(default_factory=list)
+    recommended_from_assessment: bool = False
     proposals: list[Proposal] = field(default_factory=list)
 
 
@@ -309,9 +313,10 @@ def newest_run_id() -> int | None:
 
 
 def demand_rows(user: Any, enterprises: list[Enterprise]) -> list[DemandRow]:
-    """What the provider may know about each enterprise of a page: gaps only if the
-    assessments scope was granted, and which of its own products the newest run recommended.
-    A fixed number of queries for any page size."""
+    """What the provider may know about each enterprise of a page: gaps, and which of its own
+    products the newest run recommended, only if the assessments scope was granted (both
+    come from the enterprise's assessment levels). A fixed number of queries for any page
+    size."""
     rows = [DemandRow(enterprise=e) for e in enterprises]
     if not rows or not can_use_inbox(user)[0]:
         return rows
@@ -331,7 +336,7 @@ def demand_rows(user: Any, enterprises: list[Enterprise]) -> list[DemandRow]:
         row = by_id[result.assessment.enterprise_id]
         q = engine_questionnaire(result.assessment.questionnaire)
         row.assessed = True
-        row.level_label = engine.level_label(int(result.level or 0))
+        row.level_label = level_name(int(result.level or 0))
         row.gaps = gaps_from(q, result.computed.get("scene_levels") or {})
     for pk in shared:
         by_id[pk].assessments_shared = True
@@ -339,14 +344,18 @@ def demand_rows(user: Any, enterprises: list[Enterprise]) -> list[DemandRow]:
     if provider is None:
         return rows
     run_id = newest_run_id()
-    if run_id is not None:
+    if run_id is not None and shared:
         recs = (
-            Recommendation.objects.filter(run_id=run_id, provider=provider, enterprise_id__in=ids)
+            Recommendation.objects.filter(
+                run_id=run_id, provider=provider, enterprise_id__in=shared
+            )
             .select_related("product")
             .order_by("enterprise_id", "rank")
         )
         for rec in recs:
-            by_id[rec.enterprise_id].recommended.append(rec.product)
+            row = by_id[rec.enterprise_id]
+            row.recommended.append(rec.product)
+            row.recommended_from_assessment |= rec.assessed
     for proposal in Proposal.objects.filter(provider=provider, enterprise_id__in=ids).order_by(
         "-created_at", "-id"
     ):

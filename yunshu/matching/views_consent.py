@@ -24,7 +24,7 @@ from yunshu.enterprises.services import access_record, grant_revoke
 from yunshu.providers.models import Provider, VettingState
 from yunshu.providers.selectors import provider_for
 
-from . import consent, proposals, ratings
+from . import consent, proposals, ratings, supply
 from .forms_consent import DecisionForm, ProposalForm, RatingForm, ShareForm
 from .models import Proposal
 
@@ -149,13 +149,19 @@ def inbox(request: HttpRequest) -> HttpResponse:
     elif tab == "demand":
         demand = Paginator(consent.inbox_demand(user), PAGE_SIZE).get_page(number)
         rows = consent.demand_rows(user, list(demand.object_list))
-        # Gap scenes come from the enterprise's assessment: showing them is a logged view.
+        # Gap scenes, and recommendations ranked by the enterprise's levels, come from its
+        # assessment: showing them is a logged view.
         access_record(
-            enterprise_ids=[r.enterprise.pk for r in rows if r.assessed],
+            enterprise_ids=[r.enterprise.pk for r in rows if _reads_assessment(r)],
             by=user,
             what=AccessLogEntry.What.ASSESSMENTS,
         )
-        context |= {"page": demand, "rows": rows, "can_propose": _provider_in_pool(user)}
+        context |= {
+            "page": demand,
+            "rows": rows,
+            "can_propose": _provider_in_pool(user),
+            "target_label": supply.target_label(),
+        }
     elif tab == "events":
         context["page"] = Paginator(consent.inbox_invitations(user), PAGE_SIZE).get_page(number)
     else:
@@ -179,6 +185,12 @@ def _start_form() -> StartForm:
     field.widget.choices = list(field.choices)  # type: ignore[attr-defined]
     field.widget.attrs["aria-label"] = _("问卷")
     return form
+
+
+def _reads_assessment(row: consent.DemandRow) -> bool:
+    """The row shows what the enterprise's assessment says (its gaps, or products ranked by
+    its assessed levels)."""
+    return row.assessed or row.recommended_from_assessment
 
 
 def _provider_in_pool(user: Any) -> bool:
@@ -240,14 +252,20 @@ def proposal_new(request: HttpRequest, enterprise_pk: int) -> HttpResponse:
             return redirect("matching:proposal", pk=proposal.pk)
     row = consent.demand_rows(request.user, [enterprise])[0]
     access_record(enterprise_ids=[enterprise.pk], by=request.user, what=AccessLogEntry.What.PROFILE)
-    if row.assessed:
+    if _reads_assessment(row):
         access_record(
             enterprise_ids=[enterprise.pk], by=request.user, what=AccessLogEntry.What.ASSESSMENTS
         )
     return render(
         request,
         "matching/consent/proposal_form.html",
-        {"form": form, "e": enterprise, "row": row, "in_pool": _provider_in_pool(request.user)},
+        {
+            "form": form,
+            "e": enterprise,
+            "row": row,
+            "in_pool": _provider_in_pool(request.user),
+            "target_label": supply.target_label(),
+        },
     )
 
 
@@ -263,7 +281,7 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "p": proposal,
             "party": proposals.party_of(request.user, proposal),
             "actions": [
-                (a, proposals.ACTION_LABELS[a])
+                (a, proposals.ACTION_LABELS[a], proposals.ACTION_CONFIRMATIONS.get(a, ""))
                 for a in proposals.actions_for(request.user, proposal)
             ],
             "rating": rating,
