@@ -30,7 +30,7 @@ from yunshu.core.errors import check
 from yunshu.enterprises import permissions as enterprise_permissions
 from yunshu.enterprises.models import DataGrant, Enterprise
 from yunshu.enterprises.selectors import active_grants, enterprises_visible_to
-from yunshu.enterprises.services import grant_create
+from yunshu.enterprises.services import diagnosis_assign, grant_create
 from yunshu.providers.models import Product, Provider, VettingState
 from yunshu.providers.selectors import provider_for
 
@@ -374,3 +374,67 @@ def diagnoses_by_enterprise(user: Any, enterprise_ids: list[int]) -> dict[int, l
     ):
         found[a.enterprise_id].append(a)
     return found
+
+
+# -- the city assigns a diagnosis to a lead provider -------------------------------------------
+
+
+def assignable_lead_providers() -> QuerySet[Provider]:
+    """Lead providers (牵引单位) the city may assign a diagnosis to: in the pool now (approved,
+    so not suspended, revoked or still under review)."""
+    return (
+        Provider.objects.filter(
+            vetting_state=VettingState.APPROVED, organisation__is_lead_provider=True
+        )
+        .select_related("organisation")
+        .order_by("name", "pk")
+    )
+
+
+def diagnosis_assignments_of(enterprise: Enterprise) -> QuerySet[DataGrant]:
+    """The city's diagnosis assignments for one enterprise, newest first (ended ones too)."""
+    return (
+        DataGrant.objects.filter(enterprise=enterprise, source=DataGrant.Source.CITY_ASSIGNMENT)
+        .select_related("provider", "granted_by")
+        .order_by("-created_at", "-id")
+    )
+
+
+def diagnosis_assignment_create(
+    *, enterprise: Enterprise, provider: Provider, by: Any, expires_on: dt.date
+) -> DataGrant:
+    """Assign a lead provider from the pool to diagnose an enterprise on the transformation
+    list, through the foundation's diagnosis_assign (audited, both sides notified). A second
+    assignment of the same provider while one is in force returns that one."""
+    check(enterprise_permissions.can_assign_diagnosis(by, enterprise))
+    errors: dict[str, list[str]] = {}
+    if not assignable_lead_providers().filter(pk=provider.pk).exists():
+        errors["provider"] = [_("只能指派资源池中的牵引单位（已入库且未暂停）")]
+    if expires_on < timezone.localdate():
+        errors["expires_on"] = [_("有效期不能早于今天")]
+    elif expires_on > share_latest_expiry():
+        errors["expires_on"] = [
+            _("有效期最长一年（%(day)s 之前）") % {"day": share_latest_expiry()}
+        ]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        # Serialise assignments of one enterprise, so a double click makes one.
+        Enterprise.objects.select_for_update().filter(pk=enterprise.pk).first()
+        current = (
+            active_grants()
+            .filter(
+                enterprise=enterprise,
+                provider_id=provider.organisation_id,
+                source=DataGrant.Source.CITY_ASSIGNMENT,
+            )
+            .first()
+        )
+        if current is not None:
+            return current
+        return diagnosis_assign(
+            enterprise=enterprise,
+            provider=provider.organisation,
+            by=by,
+            expires_at=share_expiry(expires_on),
+        )

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from yunshu.accounts.models import Role
 from yunshu.assessments.forms import StartForm
 from yunshu.core.errors import check, is_htmx
+from yunshu.enterprises import permissions as enterprise_permissions
 from yunshu.enterprises.models import AccessLogEntry
 from yunshu.enterprises.selectors import access_log_for, enterprises_visible_to
 from yunshu.enterprises.services import access_record, grant_revoke
@@ -25,7 +26,13 @@ from yunshu.providers.models import Provider, VettingState
 from yunshu.providers.selectors import provider_for
 
 from . import consent, proposals, ratings, supply
-from .forms_consent import DecisionForm, ProposalForm, RatingForm, ShareForm
+from .forms_consent import (
+    DecisionForm,
+    DiagnosisAssignForm,
+    ProposalForm,
+    RatingForm,
+    ShareForm,
+)
 from .models import Proposal
 
 PAGE_SIZE = 25
@@ -130,6 +137,60 @@ def access_log(request: HttpRequest) -> HttpResponse:
     return render(
         request, "matching/consent/access_log.html", {"page": page, "enterprise": enterprise}
     )
+
+
+# -- the city assigns a diagnosis ---------------------------------------------------------------
+
+
+@login_required
+def diagnosis_assign(request: HttpRequest, enterprise_pk: int) -> HttpResponse:
+    """The city picks a lead provider from the pool to diagnose an enterprise on the
+    transformation list; the assignment shows in that provider's inbox."""
+    enterprise = get_object_or_404(enterprises_visible_to(request.user), pk=enterprise_pk)
+    check(enterprise_permissions.can_assign_diagnosis(request.user, enterprise))
+    form = DiagnosisAssignForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            grant = consent.diagnosis_assignment_create(
+                enterprise=enterprise,
+                provider=data["provider"],
+                by=request.user,
+                expires_on=data["expires_on"],
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("已指派 %(p)s 为 %(e)s 做诊断，有效期至 %(d)s；对方已收到通知")
+                % {
+                    "p": data["provider"].name,
+                    "e": enterprise.name,
+                    "d": timezone.localtime(grant.expires_at).date(),
+                },
+            )
+            return redirect("matching:diagnosis_assign", enterprise_pk=enterprise.pk)
+    now = timezone.now()
+    assignments = [
+        (g, consent.grant_status(g, now)) for g in consent.diagnosis_assignments_of(enterprise)
+    ]
+    return render(
+        request,
+        "matching/consent/diagnosis_assign.html",
+        {"form": form, "e": enterprise, "assignments": assignments},
+    )
+
+
+@login_required
+@require_POST
+def diagnosis_revoke(request: HttpRequest, enterprise_pk: int, pk: int) -> HttpResponse:
+    enterprise = get_object_or_404(enterprises_visible_to(request.user), pk=enterprise_pk)
+    check(enterprise_permissions.can_assign_diagnosis(request.user, enterprise))
+    grant = get_object_or_404(consent.diagnosis_assignments_of(enterprise), pk=pk)
+    grant_revoke(grant=grant, by=request.user)
+    messages.success(request, _("已撤销对 %(p)s 的诊断指派") % {"p": grant.provider})
+    return redirect("matching:diagnosis_assign", enterprise_pk=enterprise.pk)
 
 
 # -- the provider's inbox ----------------------------------------------------------------------

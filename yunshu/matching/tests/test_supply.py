@@ -184,7 +184,7 @@ def test_export_has_the_table_and_a_sheet_explaining_columns_and_target(client):
     assert rows[0][:6] == (
         "产业集群",
         "场景",
-        "必选场景",
+        "约束性场景",
         "集群企业数",
         "已评估企业数",
         "未达标企业数",
@@ -267,3 +267,10 @@ def test_level_names_on_the_heatmap_and_its_cells_follow_the_language(client):
     for chinese in ("未达一级", "一级", "二级", "三级", "四级"):
         assert chinese not in html
     assert "Level 1" in html
+
+
+def test_the_heatmap_calls_mandatory_scenes_by_the_same_name_as_the_recommendations(client):
+    assessed({"quality": 1})
+    client.force_login(user_for(Role.CITY))
+    html = client.get("/matching/supply/").content.decode()
+    assert "* 为约束性场景" in html and "必选" not in html
