@@ -49,8 +49,16 @@ def world(reference_data: None) -> World:
     return World(enterprise.pk, enterprise.name, prov.pk, prov.name)
 
 
-def _accept_dialogs(page: Any) -> None:
-    page.on("dialog", lambda dialog: dialog.accept())
+def _accept_dialogs(page: Any) -> list[str]:
+    """Accept every confirmation dialog; returns the list their messages are kept in."""
+    seen: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        seen.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", accept)
+    return seen
 
 
 def test_share_propose_accept_deliver_rate_and_revoke(
@@ -64,7 +72,7 @@ def test_share_propose_accept_deliver_rate_and_revoke(
 
     # The enterprise finds the provider by searching the pool and shares with it.
     ent = new_page("desktop")
-    _accept_dialogs(ent)
+    dialogs = _accept_dialogs(ent)
     sign_in(ent, base, "ent")
     ent.goto(f"{base}/matching/share/")
     expect(ent.locator("[data-testid=share-explainer]")).to_contain_text("服务商看不到")
@@ -101,6 +109,7 @@ def test_share_propose_accept_deliver_rate_and_revoke(
     prov.fill("#id_weeks", "6")
     prov.click("[data-testid=proposal-submit]")
     expect(prov.locator("[data-testid=proposal-state]")).to_have_text("待企业答复")
+    expect(prov.locator("[data-testid=proposal-price]")).to_have_text("¥68,000")
     proposal = Proposal.objects.get()
 
     # The enterprise accepts, confirms delivery and rates.
@@ -109,8 +118,11 @@ def test_share_propose_accept_deliver_rate_and_revoke(
     ent.fill("[data-testid=decision-note]", "请下周启动")
     ent.click("[data-testid=action-accept]")
     expect(ent.locator("[data-testid=proposal-state]")).to_have_text("已接受")
+    assert dialogs == []  # accepting asks nothing
     ent.click("[data-testid=action-deliver]")
     expect(ent.locator("[data-testid=proposal-state]")).to_have_text("已验收")
+    # Confirming delivery cannot be undone: it asked first.
+    assert dialogs == ["确认服务商已按方案交付、验收合格？确认验收后不能撤销。"]
     ent.check("[data-testid=star-5]")
     ent.fill("#id_comment", "交付及时，效果明显")
     ent.click("[data-testid=rating-submit]")

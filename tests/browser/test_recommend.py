@@ -67,11 +67,19 @@ def test_enterprise_sees_its_shortlist_with_parts_before_and_after_self_assessme
     sign_in(page, base, "enterprise")
     page.goto(f"{base}/matching/recommendations/")
     expect(page.locator("[data-testid=not-assessed]")).to_be_visible()
-    start = page.locator("[data-testid=start-assessment]")
-    assert start.get_attribute("href") == f"/assessments/start/{world.own_enterprise_id}/"
+    # The levels it assumed (the cluster's typical ones), so they are not read as its own.
+    expect(page.locator("[data-testid=levels]")).to_be_visible()
     cards = page.locator("[data-testid=recommendation]")
     expect(cards).to_have_count(4)  # five products, at most two per provider
+    expect(cards.first.locator("[data-testid=trust-grade]")).to_have_text("可信等级 A")
     screenshot(page, "enterprise", "desktop", "recommendations-unassessed")
+    # The prompt starts the maturity self-assessment (a POST form, not a link that gets 405).
+    form = page.locator("[data-testid=start-assessment-form]")
+    assert form.get_attribute("action") == f"/assessments/start/{world.own_enterprise_id}/"
+    page.click("[data-testid=start-assessment]")
+    page.wait_for_url(f"{base}/assessments/*/")
+    expect(page.locator("body")).not_to_contain_text("405")
+    page.goto(f"{base}/matching/recommendations/")
 
     assess(Enterprise.objects.get(pk=world.own_enterprise_id), levels(2, quality=1, finance=0))
     page.reload()
@@ -79,7 +87,7 @@ def test_enterprise_sees_its_shortlist_with_parts_before_and_after_self_assessme
     first = cards.first
     expect(first.locator("[data-testid=product-link]")).to_have_text("质量追溯云")
     expect(first.locator("[data-part=coverage]")).to_contain_text(
-        "质量管理 一级→三级（约束性场景 ×2）+20"
+        "质量管理（约束性场景） 一级→三级：补齐到二级的差距 +8，再提升 +4"
     )
     expect(first.locator("[data-part=outcomes]")).to_contain_text("待补贴项目上线后")
     assert first.locator("[data-testid=parts-bar] .progress-bar").count() >= 4
@@ -109,7 +117,11 @@ def test_city_opens_a_firms_shortlist_and_runs_the_batch(
     page.goto(f"{base}/matching/recommendations/{world.own_enterprise_id}/")
     expect(page.locator("[data-testid=recommendation]").first).to_be_visible()
     expect(page.locator("[data-testid=share]")).to_have_count(0)
+    # The firm has no assessment: the city read its profile, and the firm's log says so.
     assert AccessLogEntry.objects.filter(
+        enterprise_id=world.own_enterprise_id, what="profile"
+    ).exists()
+    assert not AccessLogEntry.objects.filter(
         enterprise_id=world.own_enterprise_id, what="assessments"
     ).exists()
 

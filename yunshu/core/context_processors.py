@@ -38,6 +38,8 @@ NAV: list[tuple[Any, str, set[str] | None, Any]] = [
     (_("需求收件箱"), "matching:inbox", {Role.PROVIDER}, MATCH),
     (_("服务方案"), "matching:proposals", {Role.ENTERPRISE, Role.PROVIDER}, MATCH),
     (_("数据授权"), "enterprises:grants", {Role.ENTERPRISE, Role.PROVIDER}, MATCH),
+    (_("授权服务商"), "matching:share", {Role.ENTERPRISE}, MATCH),
+    (_("谁看过我的数据"), "matching:access_log", {Role.ENTERPRISE}, MATCH),
     (_("授权企业"), "enterprises:list", {Role.PROVIDER}, MATCH),
     (_("供需热力图"), "matching:supply_heatmap", {Role.CITY, Role.TOWN}, MATCH),
     (

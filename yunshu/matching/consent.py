@@ -25,14 +25,16 @@ from yunshu.assessments import engine
 from yunshu.assessments.definitions import engine_questionnaire
 from yunshu.assessments.models import Assessment, Questionnaire
 from yunshu.assessments.selectors import assessments_visible_to, latest_results_visible_to
+from yunshu.assessments.templatetags.assessment_tags import level_name
 from yunshu.core.errors import check
 from yunshu.enterprises import permissions as enterprise_permissions
 from yunshu.enterprises.models import DataGrant, Enterprise
 from yunshu.enterprises.selectors import active_grants, enterprises_visible_to
-from yunshu.enterprises.services import grant_create
+from yunshu.enterprises.services import diagnosis_assign, grant_create
 from yunshu.providers.models import Product, Provider, VettingState
 from yunshu.providers.selectors import provider_for
 
+from . import snapshot
 from .models import EventInvitation, MatchmakingEvent, MatchRun, Proposal, Recommendation
 
 Decision = tuple[bool, str]
@@ -41,8 +43,6 @@ SHARE_DEFAULT_DAYS = 90
 SHARE_MAX_DAYS = 365
 # A second identical share inside this window is the same click, not a new grant.
 DOUBLE_SUBMIT_SECONDS = 10
-# A scene below this level is a gap (the city pilot's acceptance bar is 二级).
-GAP_TARGET_LEVEL = 2
 PROVIDER_CHOICES_LIMIT = 50
 
 
@@ -279,7 +279,10 @@ class DemandRow:
     assessed: bool = False
     level_label: str = ""
     gaps: list[Gap] = field(default_factory=list)
+    # The provider's own products the newest run recommended: shown only under an
+    # assessments-scope grant, since the ranking reads the enterprise's levels.
     recommended: list[Product] = field(default_factory=list)
+    recommended_from_assessment: bool = False
     proposals: list[Proposal] = field(default_factory=list)
 
 
@@ -289,11 +292,13 @@ def _scene_name(scene: engine.Scene) -> str:
 
 
 def gaps_from(q: engine.Questionnaire, scene_levels: dict[str, Any]) -> list[Gap]:
-    """Scenes below the target level, mandatory ones first, then the widest gap first."""
+    """Scenes below the target level (二级 by default: the same one matching and the heat map
+    use), mandatory ones first, then the widest gap first."""
+    target = snapshot.target_level()
     gaps = [
         Gap(s.key, _scene_name(s), int(level), s.mandatory)
         for s in q.scenes
-        if (level := scene_levels.get(s.key)) is not None and int(level) < GAP_TARGET_LEVEL
+        if (level := scene_levels.get(s.key)) is not None and int(level) < target
     ]
     return sorted(gaps, key=lambda g: (not g.mandatory, g.level))
 
@@ -308,9 +313,10 @@ def newest_run_id() -> int | None:
 
 
 def demand_rows(user: Any, enterprises: list[Enterprise]) -> list[DemandRow]:
-    """What the provider may know about each enterprise of a page: gaps only if the
-    assessments scope was granted, and which of its own products the newest run recommended.
-    A fixed number of queries for any page size."""
+    """What the provider may know about each enterprise of a page: gaps, and which of its own
+    products the newest run recommended, only if the assessments scope was granted (both
+    come from the enterprise's assessment levels). A fixed number of queries for any page
+    size."""
     rows = [DemandRow(enterprise=e) for e in enterprises]
     if not rows or not can_use_inbox(user)[0]:
         return rows
@@ -330,7 +336,7 @@ def demand_rows(user: Any, enterprises: list[Enterprise]) -> list[DemandRow]:
         row = by_id[result.assessment.enterprise_id]
         q = engine_questionnaire(result.assessment.questionnaire)
         row.assessed = True
-        row.level_label = engine.level_label(int(result.level or 0))
+        row.level_label = level_name(int(result.level or 0))
         row.gaps = gaps_from(q, result.computed.get("scene_levels") or {})
     for pk in shared:
         by_id[pk].assessments_shared = True
@@ -338,14 +344,18 @@ def demand_rows(user: Any, enterprises: list[Enterprise]) -> list[DemandRow]:
     if provider is None:
         return rows
     run_id = newest_run_id()
-    if run_id is not None:
+    if run_id is not None and shared:
         recs = (
-            Recommendation.objects.filter(run_id=run_id, provider=provider, enterprise_id__in=ids)
+            Recommendation.objects.filter(
+                run_id=run_id, provider=provider, enterprise_id__in=shared
+            )
             .select_related("product")
             .order_by("enterprise_id", "rank")
         )
         for rec in recs:
-            by_id[rec.enterprise_id].recommended.append(rec.product)
+            row = by_id[rec.enterprise_id]
+            row.recommended.append(rec.product)
+            row.recommended_from_assessment |= rec.assessed
     for proposal in Proposal.objects.filter(provider=provider, enterprise_id__in=ids).order_by(
         "-created_at", "-id"
     ):
@@ -364,3 +374,67 @@ def diagnoses_by_enterprise(user: Any, enterprise_ids: list[int]) -> dict[int, l
     ):
         found[a.enterprise_id].append(a)
     return found
+
+
+# -- the city assigns a diagnosis to a lead provider -------------------------------------------
+
+
+def assignable_lead_providers() -> QuerySet[Provider]:
+    """Lead providers (牵引单位) the city may assign a diagnosis to: in the pool now (approved,
+    so not suspended, revoked or still under review)."""
+    return (
+        Provider.objects.filter(
+            vetting_state=VettingState.APPROVED, organisation__is_lead_provider=True
+        )
+        .select_related("organisation")
+        .order_by("name", "pk")
+    )
+
+
+def diagnosis_assignments_of(enterprise: Enterprise) -> QuerySet[DataGrant]:
+    """The city's diagnosis assignments for one enterprise, newest first (ended ones too)."""
+    return (
+        DataGrant.objects.filter(enterprise=enterprise, source=DataGrant.Source.CITY_ASSIGNMENT)
+        .select_related("provider", "granted_by")
+        .order_by("-created_at", "-id")
+    )
+
+
+def diagnosis_assignment_create(
+    *, enterprise: Enterprise, provider: Provider, by: Any, expires_on: dt.date
+) -> DataGrant:
+    """Assign a lead provider from the pool to diagnose an enterprise on the transformation
+    list, through the foundation's diagnosis_assign (audited, both sides notified). A second
+    assignment of the same provider while one is in force returns that one."""
+    check(enterprise_permissions.can_assign_diagnosis(by, enterprise))
+    errors: dict[str, list[str]] = {}
+    if not assignable_lead_providers().filter(pk=provider.pk).exists():
+        errors["provider"] = [_("只能指派资源池中的牵引单位（已入库且未暂停）")]
+    if expires_on < timezone.localdate():
+        errors["expires_on"] = [_("有效期不能早于今天")]
+    elif expires_on > share_latest_expiry():
+        errors["expires_on"] = [
+            _("有效期最长一年（%(day)s 之前）") % {"day": share_latest_expiry()}
+        ]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        # Serialise assignments of one enterprise, so a double click makes one.
+        Enterprise.objects.select_for_update().filter(pk=enterprise.pk).first()
+        current = (
+            active_grants()
+            .filter(
+                enterprise=enterprise,
+                provider_id=provider.organisation_id,
+                source=DataGrant.Source.CITY_ASSIGNMENT,
+            )
+            .first()
+        )
+        if current is not None:
+            return current
+        return diagnosis_assign(
+            enterprise=enterprise,
+            provider=provider.organisation,
+            by=by,
+            expires_at=share_expiry(expires_on),
+        )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, DecimalField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -37,18 +38,31 @@ OFFICERS = frozenset({Role.CITY, Role.TOWN})
 TAKEN = (Status.REGISTERED, Status.ATTENDED)  # statuses that hold a seat
 
 
+def _not_before_it_starts(event: MatchmakingEvent) -> str:
+    """An event can be marked held only once its start time has come."""
+    if event.starts_at > timezone.now():
+        return _("对接会 %(when)s 才开始，举办后才能标记已举办") % {
+            "when": timezone.localtime(event.starts_at).strftime("%Y-%m-%d %H:%M")
+        }
+    return ""
+
+
 class Transition(NamedTuple):
     target: str
     roles: frozenset[str]
     label: Any
     notify_invitees: bool
+    # Why the step cannot be taken now ("" when it can), beyond state and role.
+    guard: Callable[[MatchmakingEvent], str] | None = None
 
 
 # (from state, action): what it does. A town officer acts only on its own town's events.
 TRANSITIONS: dict[tuple[str, str], Transition] = {
     (State.DRAFT, "open"): Transition(State.OPEN, OFFICERS, gettext_lazy("开放报名"), True),
     (State.OPEN, "close"): Transition(State.CLOSED, OFFICERS, gettext_lazy("截止报名"), False),
-    (State.CLOSED, "finish"): Transition(State.DONE, OFFICERS, gettext_lazy("标记已举办"), False),
+    (State.CLOSED, "finish"): Transition(
+        State.DONE, OFFICERS, gettext_lazy("标记已举办"), False, _not_before_it_starts
+    ),
     (State.DRAFT, "cancel"): Transition(State.CANCELLED, OFFICERS, gettext_lazy("取消活动"), True),
     (State.OPEN, "cancel"): Transition(State.CANCELLED, OFFICERS, gettext_lazy("取消活动"), True),
     (State.CLOSED, "cancel"): Transition(State.CANCELLED, OFFICERS, gettext_lazy("取消活动"), True),
@@ -59,6 +73,9 @@ OUTCOME_STATES = (State.DONE,)
 EDIT_STATES = (State.DRAFT, State.OPEN)
 PHONE = re.compile(r"^\+?[0-9][0-9\- ]{5,28}[0-9]$")
 EVENT_FIELDS = ("cluster", "title", "description", "starts_at", "venue", "town", "capacity")
+OUTCOME_FIELDS = ("kind", "amount_yuan", "note", "enterprise", "provider")
+# The same outcome sent again inside this window is the same click, not a second outcome.
+DOUBLE_SUBMIT_SECONDS = 10
 
 
 def event_url(event: MatchmakingEvent) -> str:
@@ -250,14 +267,34 @@ def cluster_totals(events: QuerySet[MatchmakingEvent]) -> list[dict[str, Any]]:
     return rows
 
 
-def invitations_of(event: MatchmakingEvent) -> QuerySet[EventInvitation]:
-    return event.invitations.select_related(
+def _reach(user: Any, enterprise_path: str) -> Q | None:
+    """Rows about enterprises the user may see (a town officer: its own town's); None for the
+    city, which sees them all. A city event held in a town invites firms of other towns too:
+    their officers see those, this town's officer does not."""
+    if _role(user) == Role.CITY:
+        return None
+    return Q(**{f"{enterprise_path}__in": enterprises_visible_to(user).values("pk")})
+
+
+def invitations_visible_to(user: Any, event: MatchmakingEvent) -> QuerySet[EventInvitation]:
+    """The event's invitations the user may see: every provider's, and the enterprises' the
+    user may see (an officer manages only those)."""
+    qs = event.invitations.all()
+    reach = _reach(user, "organisation__enterprise")
+    if reach is not None:
+        qs = qs.filter(Q(organisation__kind=Role.PROVIDER) | reach)
+    return qs.select_related(
         "organisation", "organisation__enterprise", "organisation__provider"
     ).order_by("organisation__kind", "organisation__name", "pk")
 
 
-def outcomes_of(event: MatchmakingEvent) -> QuerySet[EventOutcome]:
-    return event.outcomes.select_related("enterprise", "provider").order_by("pk")
+def outcomes_visible_to(user: Any, event: MatchmakingEvent) -> QuerySet[EventOutcome]:
+    """The event's outcomes about enterprises the user may see."""
+    qs = event.outcomes.all()
+    reach = _reach(user, "enterprise")
+    if reach is not None:
+        qs = qs.filter(reach)
+    return qs.select_related("enterprise", "provider").order_by("pk")
 
 
 def my_invitation(user: Any, event: MatchmakingEvent) -> EventInvitation | None:
@@ -403,6 +440,9 @@ def event_transition(*, event: MatchmakingEvent, action: str, by: Any) -> Matchm
             _("“%(state)s”状态下不能执行该操作") % {"state": locked.get_state_display()}
         )
     check(can_transition_event(by, locked, action))
+    refused = step.guard(locked) if step.guard else ""
+    if refused:
+        raise ValidationError(refused)
     before = locked.state
     locked.state = step.target
     locked.save(update_fields=["state"])
@@ -445,6 +485,25 @@ def invitable_organisations(by: Any, ids: Iterable[int]) -> tuple[list[Organisat
     return orgs, [i for i in wanted if i not in found]
 
 
+def refused_names(by: Any, ids: Iterable[int]) -> tuple[list[str], int]:
+    """Names of refused invitees the user may know of (a provider of the pool's list, an
+    enterprise the user may see), and how many others there are: an organisation the user
+    may not see stays unnamed, as if it did not exist."""
+    from yunshu.providers.selectors import providers_visible_to
+
+    visible = enterprises_visible_to(by).values("pk")
+    known = providers_visible_to(by).values("organisation_id")
+    rows = list(
+        Organisation.objects.filter(pk__in=list(ids))
+        .filter(
+            Q(kind=Role.PROVIDER, pk__in=known) | Q(kind=Role.ENTERPRISE, enterprise__in=visible)
+        )
+        .order_by("name", "pk")
+        .values_list("pk", "name")
+    )
+    return [name for _pk, name in rows], len(set(ids)) - len(rows)
+
+
 @transaction.atomic
 def event_invite(
     *, event: MatchmakingEvent, organisation_ids: Iterable[int], by: Any
@@ -457,10 +516,17 @@ def event_invite(
         raise ValidationError(_("只有筹备中或报名中的对接会可以发出邀请"))
     orgs, refused = invitable_organisations(by, organisation_ids)
     if refused:
-        raise ValidationError(
-            _("以下机构不能邀请（不存在、未入库或无权查看）：%(ids)s")
-            % {"ids": "、".join(map(str, refused))}
-        )
+        names, others = refused_names(by, refused)
+        problems = []
+        if names:
+            problems.append(
+                _("以下机构现在不能邀请（服务商不在资源池中，或企业账号已停用）：%(names)s")
+                % {"names": "、".join(names)}
+            )
+        if others:
+            problems.append(_("另有 %(n)d 家机构不存在或无权邀请") % {"n": others})
+        problems.append(_("未发出任何邀请，请修改勾选后重试"))
+        raise ValidationError(problems)
     if not orgs:
         raise ValidationError(_("请至少选择一家企业或服务商"))
     already = set(locked.invitations.values_list("organisation_id", flat=True))
@@ -567,17 +633,26 @@ def event_decline(*, event: MatchmakingEvent, by: Any) -> EventInvitation:
 
 @transaction.atomic
 def event_attendance_mark(*, event: MatchmakingEvent, attended_ids: Iterable[int], by: Any) -> int:
-    """Set who came: the given invitations are marked attended, the others are not. Returns
-    how many changed."""
+    """Set who came, among the invitations the user may see: the given ones are marked
+    attended, the others are not (those of firms outside the user's reach are left as they
+    are). Returns how many changed."""
     locked = _locked(event)
     check(can_manage_event(by, locked))
     if locked.state not in ATTENDANCE_STATES:
         raise ValidationError(_("截止报名后才能登记到场情况"))
     present = set(attended_ids)
-    invitations = list(locked.invitations.select_for_update())
+    visible = invitations_visible_to(by, locked).values("pk")
+    invitations = list(
+        EventInvitation.objects.filter(pk__in=visible)
+        .select_related("organisation")
+        .select_for_update(of=("self",))
+    )
     unknown = present - {i.pk for i in invitations}
     if unknown:
-        raise ValidationError(_("邀请记录不属于该对接会：%(ids)s") % {"ids": sorted(unknown)})
+        raise ValidationError(
+            _("到场名单中有 %(n)d 条邀请不属于该对接会或无权登记，未作任何修改")
+            % {"n": len(unknown)}
+        )
     came, left = [], []
     for inv in invitations:
         if inv.pk in present and inv.status != Status.ATTENDED:
@@ -609,8 +684,9 @@ def event_outcome_record(
     amount_yuan: Decimal | None = None,
     note: str = "",
 ) -> EventOutcome:
-    """Record an intention or a contract between an enterprise and a provider. One row per
-    (event, enterprise, provider, kind): recording it again updates the amount and note."""
+    """Record an intention or a contract between an enterprise and a provider. Each one is its
+    own row, so two contracts of the same pair both count and their amounts add up; the
+    same outcome sent twice in a few seconds (a double click) is recorded once."""
     locked = _locked(event)
     check(can_manage_event(by, locked))
     if locked.state not in OUTCOME_STATES:
@@ -629,30 +705,43 @@ def event_outcome_record(
         errors["enterprise"] = [_("无权为该企业登记成果")]
     if errors:
         raise ValidationError(errors)
-    existing = EventOutcome.objects.filter(
-        event=locked, enterprise=enterprise, provider=provider, kind=kind
+    note = note.strip()
+    same = EventOutcome.objects.filter(
+        event=locked,
+        enterprise=enterprise,
+        provider=provider,
+        kind=kind,
+        amount_yuan=amount_yuan,
+        note=note,
+        recorded_by=by,
+        recorded_at__gte=timezone.now() - dt.timedelta(seconds=DOUBLE_SUBMIT_SECONDS),
     ).first()
-    fields = ["kind", "amount_yuan", "note", "enterprise", "provider"]
-    if existing is not None:
-        before = snapshot(existing, fields)
-        existing.amount_yuan, existing.note = amount_yuan, note.strip()
-        after = snapshot(existing, fields)
-        if before != after:
-            existing.recorded_by, existing.recorded_at = by, timezone.now()
-            existing.save(update_fields=["amount_yuan", "note", "recorded_by", "recorded_at"])
-            audit_record(actor=by, action="event.outcome", obj=existing, before=before, after=after)
-        return existing
+    if same is not None:
+        return same
     outcome = EventOutcome.objects.create(
         event=locked,
         enterprise=enterprise,
         provider=provider,
         kind=kind,
         amount_yuan=amount_yuan,
-        note=note.strip(),
+        note=note,
         recorded_by=by,
     )
-    audit_record(actor=by, action="event.outcome", obj=outcome, after=snapshot(outcome, fields))
+    audit_record(
+        actor=by, action="event.outcome", obj=outcome, after=snapshot(outcome, OUTCOME_FIELDS)
+    )
     return outcome
+
+
+def earlier_outcomes(outcome: EventOutcome) -> QuerySet[EventOutcome]:
+    """Other outcomes of the same kind between the same enterprise and provider at the same
+    event (what the officer is told when one more is recorded)."""
+    return EventOutcome.objects.filter(
+        event_id=outcome.event_id,
+        enterprise_id=outcome.enterprise_id,
+        provider_id=outcome.provider_id,
+        kind=outcome.kind,
+    ).exclude(pk=outcome.pk)
 
 
 @transaction.atomic
@@ -661,9 +750,12 @@ def event_outcome_delete(*, outcome: EventOutcome, by: Any) -> None:
     check(can_manage_event(by, locked))
     if locked.state not in OUTCOME_STATES:
         raise ValidationError(_("对接会举办后才能修改对接成果"))
-    row = EventOutcome.objects.filter(pk=outcome.pk, event=locked).first()
+    row = outcomes_visible_to(by, locked).filter(pk=outcome.pk).first()
     if row is None:
+        # Gone already, or about a firm outside the user's reach: the same answer.
+        if EventOutcome.objects.filter(pk=outcome.pk).exists():
+            raise Http404
         return
-    before = snapshot(row, ["kind", "amount_yuan", "note", "enterprise", "provider"])
+    before = snapshot(row, OUTCOME_FIELDS)
     audit_record(actor=by, action="event.outcome_delete", obj=row, before=before)
     row.delete()

@@ -28,7 +28,7 @@ def write_heatmap_xlsx(heatmap: Heatmap, out: IO[bytes], *, scope: str) -> None:
         [
             _("产业集群"),
             _("场景"),
-            _("必选场景"),
+            _("约束性场景"),
             _("集群企业数"),
             _("已评估企业数"),
             _("未达标企业数"),

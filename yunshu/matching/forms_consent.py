@@ -64,6 +64,31 @@ class ShareForm(StyledForm, forms.Form):
         return data
 
 
+class DiagnosisAssignForm(StyledForm, forms.Form):
+    provider = forms.ModelChoiceField(
+        Provider.objects.none(),
+        label=_("牵引单位"),
+        empty_label=_("请选择牵引单位"),
+        help_text=_("只列出资源池中（已入库、未暂停）的牵引单位"),
+    )
+    expires_on = forms.DateField(
+        label=_("诊断期限至"),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+        help_text=_("期限内牵引单位可以查看企业档案和评估结果，并提交诊断；最长一年"),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["provider"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = consent.assignable_lead_providers()
+        field.label_from_instance = _provider_label  # type: ignore[method-assign,assignment]
+        self.fields["expires_on"].initial = consent.share_default_expiry()
+        self.fields["expires_on"].widget.attrs.update(
+            min=str(timezone.localdate()), max=str(consent.share_latest_expiry())
+        )
+
+
 class ProposalForm(StyledForm, forms.Form):
     title = forms.CharField(label=_("方案标题"), max_length=200)
     body = forms.CharField(

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from yunshu.accounts.models import Role
 from yunshu.core.forms import StyledForm
 from yunshu.core.models import Cluster, Town
+from yunshu.core.uscc import normalise
 
 from .models import EventOutcome, MatchmakingEvent
 from .supply import METRICS
@@ -134,13 +135,14 @@ class OutcomeForm(StyledForm, forms.Form):
     """The enterprise and provider are picked from the event's invitees, or by credit code
     for one that came without an in-app invitation (invited by phone)."""
 
+    # The codes are typed, often with spaces or in full width: room for that, then normalised.
     enterprise = forms.TypedChoiceField(coerce=int, label=_("企业"), required=False)
     enterprise_uscc = forms.CharField(
-        label=_("或企业统一社会信用代码"), max_length=18, required=False
+        label=_("或企业统一社会信用代码"), max_length=40, required=False
     )
     provider = forms.TypedChoiceField(coerce=int, label=_("服务商"), required=False)
     provider_uscc = forms.CharField(
-        label=_("或服务商统一社会信用代码"), max_length=18, required=False
+        label=_("或服务商统一社会信用代码"), max_length=40, required=False
     )
     kind = forms.ChoiceField(label=_("类型"), choices=EventOutcome.Kind.choices)
     amount_yuan = forms.DecimalField(
@@ -166,10 +168,21 @@ class OutcomeForm(StyledForm, forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        data["enterprise_uscc"] = (data.get("enterprise_uscc") or "").strip().upper()
-        data["provider_uscc"] = (data.get("provider_uscc") or "").strip().upper()
+        data["enterprise_uscc"] = normalise(data.get("enterprise_uscc") or "")
+        data["provider_uscc"] = normalise(data.get("provider_uscc") or "")
         if not data.get("enterprise") and not data["enterprise_uscc"]:
             self.add_error("enterprise", _("请选择企业或填写其统一社会信用代码"))
+        elif data.get("enterprise") and data["enterprise_uscc"]:
+            # Either could be the one meant: refuse rather than guess.
+            self.add_error(
+                "enterprise_uscc",
+                _("已在列表中选择了企业，又填写了统一社会信用代码：请只保留其中一项"),
+            )
         if not data.get("provider") and not data["provider_uscc"]:
             self.add_error("provider", _("请选择服务商或填写其统一社会信用代码"))
+        elif data.get("provider") and data["provider_uscc"]:
+            self.add_error(
+                "provider_uscc",
+                _("已在列表中选择了服务商，又填写了统一社会信用代码：请只保留其中一项"),
+            )
         return data

@@ -43,6 +43,12 @@ ACTION_LABELS = {
     "withdraw": gettext_lazy("撤回方案"),
     "deliver": gettext_lazy("确认验收"),
 }
+# Steps that cannot be undone ask first (the page shows this in a confirmation dialog).
+ACTION_CONFIRMATIONS = {
+    "decline": gettext_lazy("确定婉拒该方案？婉拒后不能撤销，服务商会收到通知。"),
+    "withdraw": gettext_lazy("确定撤回该方案？撤回后不能撤销，企业会收到通知。"),
+    "deliver": gettext_lazy("确认服务商已按方案交付、验收合格？确认验收后不能撤销。"),
+}
 _PARTY_FOR_ACTION = {action: who for (_s, action), (_t, who) in TRANSITIONS.items()}
 _TARGETS_OF_ACTION = {
     action: {to for (_s, a), (to, _w) in TRANSITIONS.items() if a == action}

@@ -205,6 +205,7 @@ class Item:
     provider_name: str
     parts: Parts
     words: list[Words]
+    trust_grade: str = ""
 
     @property
     def total(self) -> int:
@@ -226,6 +227,7 @@ class Item:
             "product": self.product_name,
             "provider_id": self.provider_id,
             "provider": self.provider_name,
+            "trust_grade": self.trust_grade,
             "total": self.total,
             "parts": self.parts.as_dict(),
             "words": {w.key: list(w.lines) for w in self.words},
@@ -244,23 +246,30 @@ class Recommendations:
     top: int
     cap: int
     budgets: dict[str, int] = field(default_factory=dict)
+    target_level: int = scoring.DEFAULT_TARGET_LEVEL
+
+    @property
+    def target_label(self) -> str:
+        return str(scoring.LEVEL_NAMES[self.target_level])
 
     @property
     def assessed(self) -> bool:
         return self.basis is not None
 
     def scene_rows(self) -> list[dict[str, Any]]:
+        """Each scene's level the ranking used (the assessment's, or the cluster's typical
+        level), and whether it is below the target (a gap, 差距)."""
         return [
             {
                 "key": s.key,
                 "name": s.name,
                 "mandatory": s.mandatory,
-                "level": self.facts.levels.get(s.key),
-                "label": scoring.LEVEL_NAMES[lv]
-                if (lv := self.facts.levels.get(s.key)) is not None
-                else None,
+                "level": lv,
+                "label": scoring.LEVEL_NAMES[lv] if lv is not None else None,
+                "gap": lv is not None and lv < self.target_level,
             }
             for s in self.scenes
+            for lv in (self.facts.levels.get(s.key),)
         ]
 
     def as_dict(self) -> dict[str, Any]:
@@ -308,7 +317,9 @@ def recommendations_live(
     items = []
     for rank, j in enumerate(snap.rank_one(facts, top=top, cap=cap), start=1):
         product = snap.products[j]
-        parts = scoring.score(facts, product, snap.mandatory, budgets=snap.budgets)
+        parts = scoring.score(
+            facts, product, snap.mandatory, budgets=snap.budgets, target=snap.target
+        )
         words = scoring.explain(
             parts,
             snap.scene_by_key,
@@ -317,6 +328,7 @@ def recommendations_live(
             industry_name=enterprise.industry.name,
             town_name=enterprise.town.name,
             size_known=enterprise.size_class in scoring.SIZE_CLASSES,
+            typical=basis is None,
         )
         items.append(
             Item(
@@ -328,6 +340,7 @@ def recommendations_live(
                 provider_name=snap.provider_names[j],
                 parts=parts,
                 words=words,
+                trust_grade=scoring.trust_grade(product.trust_score),
             )
         )
     return Recommendations(
@@ -341,6 +354,19 @@ def recommendations_live(
         top=top,
         cap=cap,
         budgets=dict(snap.budgets),
+        target_level=snap.target,
+    )
+
+
+def unlinked_enterprise_account(user: Any) -> bool:
+    """An enterprise user whose organisation has no registry record yet (its claim is still
+    pending, or was refused): no recommendations until it has one."""
+    org = getattr(user, "organisation", None)
+    return (
+        getattr(user, "is_authenticated", False)
+        and org is not None
+        and org.kind == Role.ENTERPRISE
+        and org.enterprise_id is None
     )
 
 

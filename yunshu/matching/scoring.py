@@ -5,13 +5,17 @@ does; the tests hold the two together.
 
     total = coverage + fit + price + trust + outcomes + local + ratings
 
-    coverage  5 × Σ_s w_s · max(0, lifts_to_s − level_s) over the scenes that apply to the
-              enterprise; w_s = 2 for a mandatory (约束性) scene, 1 otherwise. No cap.
-    fit       +10 the product lists the enterprise's cluster, +5 its industry; a product that
-              lists no cluster and no industry (general purpose) gets 5.
+    coverage  Σ over the scenes that apply to the enterprise, of every level k the product
+              lifts it through (level_s < k ≤ lifts_to_s): w_s × (2 if k ≤ target else 1).
+              w_s = 4 for a mandatory (约束性) scene, 1 otherwise; target is the programme's
+              target level (二级): a level up to it closes a gap (差距) and counts double, a
+              level above it is further uplift (提升). No cap, no normalisation.
+    fit       +15 the product lists the enterprise's cluster, +15 its industry; a product that
+              lists no cluster and no industry (general purpose) gets 15; one that lists only
+              other clusters and industries gets 0.
     price     15 / 8 / 0 as the size class's band is within / straddles / above the reference
               budget (after the subsidy of an open programme: none yet, so 0); 0 without a band.
-    trust     round half up (trust_score / 10), 0–10.
+    trust     by the provider's trust grade (可信等级, from its score): A 20, B 14, C 7, D 0.
     outcomes  5 (neutral) until programmes record delivered level gains.
     local     5 if the provider serves the enterprise's town.
     ratings   round half up (average stars) with at least 3 ratings, else 3 (neutral).
@@ -29,20 +33,24 @@ from typing import Any, TypeVar
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
+from yunshu.providers.trust import grade_for
+
 # -- the formula's constants ------------------------------------------------------------------
 
 LEVEL_MIN, LEVEL_MAX = 0, 4
-COVERAGE_POINTS = 5  # per level of gap closed, times the scene's weight
-MANDATORY_WEIGHT = 2
+DEFAULT_TARGET_LEVEL = 2  # the city pilot's bar (settings.MATCHING_TARGET_LEVEL)
+MANDATORY_WEIGHT = 4  # points per level of a mandatory (约束性) scene, above the target
 OPTIONAL_WEIGHT = 1
-FIT_CLUSTER = 10
-FIT_INDUSTRY = 5
-FIT_GENERAL = 5
+GAP_FACTOR = 2  # a level up to the target closes a gap: it counts this many times
+FIT_CLUSTER = 15
+FIT_INDUSTRY = 15
+FIT_GENERAL = 15
 PRICE_WITHIN = 15
 PRICE_STRADDLES = 8
 PRICE_ABOVE = 0
 PRICE_NO_BAND = 0
-TRUST_MAX = 10
+TRUST_BY_GRADE: Mapping[str, int] = {"A": 20, "B": 14, "C": 7, "D": 0}
+TRUST_MAX = max(TRUST_BY_GRADE.values())
 OUTCOMES_NEUTRAL = 5
 LOCAL_POINTS = 5
 RATINGS_NEUTRAL = 3
@@ -66,7 +74,7 @@ DEFAULT_TOP = 10
 PART_KEYS = ("coverage", "fit", "price", "trust", "outcomes", "local", "ratings")
 PART_MAX: Mapping[str, int | None] = {
     "coverage": None,  # no cap: it grows with the gaps a product closes
-    "fit": FIT_CLUSTER + FIT_INDUSTRY,
+    "fit": max(FIT_CLUSTER + FIT_INDUSTRY, FIT_GENERAL),
     "price": PRICE_WITHIN,
     "trust": TRUST_MAX,
     "outcomes": 10,
@@ -74,7 +82,7 @@ PART_MAX: Mapping[str, int | None] = {
     "ratings": RATINGS_MAX,
 }
 PART_LABELS: Mapping[str, Any] = {
-    "coverage": gettext_lazy("差距覆盖"),
+    "coverage": gettext_lazy("场景提升"),
     "fit": gettext_lazy("行业与集群匹配"),
     "price": gettext_lazy("价格适配"),
     "trust": gettext_lazy("服务商可信评级"),
@@ -116,6 +124,11 @@ class SceneInfo:
         return MANDATORY_WEIGHT if self.mandatory else OPTIONAL_WEIGHT
 
 
+def level_points(weight: int, level: int, target: int = DEFAULT_TARGET_LEVEL) -> int:
+    """What lifting a scene of this weight into `level` earns: double up to the target."""
+    return weight * (GAP_FACTOR if level <= target else 1)
+
+
 @dataclass(frozen=True)
 class EnterpriseFacts:
     """levels: every scene key → current level 0–4, or None where the scene does not apply."""
@@ -148,16 +161,32 @@ class ProductFacts:
 
 @dataclass(frozen=True)
 class Closed:
-    """One scene's gap a product closes: from the current level to the product's level."""
+    """One scene a product lifts: from the current level to the product's level. The levels
+    up to the target close a gap (差距); those above it are further uplift (提升)."""
 
     scene: str
     from_level: int
     to_level: int
     weight: int
+    target: int = DEFAULT_TARGET_LEVEL
+
+    @property
+    def gap_points(self) -> int:
+        top = min(self.to_level, self.target)
+        return sum(
+            level_points(self.weight, k, self.target) for k in range(self.from_level + 1, top + 1)
+        )
+
+    @property
+    def uplift_points(self) -> int:
+        bottom = max(self.from_level, self.target)
+        return sum(
+            level_points(self.weight, k, self.target) for k in range(bottom + 1, self.to_level + 1)
+        )
 
     @property
     def points(self) -> int:
-        return COVERAGE_POINTS * self.weight * (self.to_level - self.from_level)
+        return self.gap_points + self.uplift_points
 
 
 @dataclass(frozen=True)
@@ -193,9 +222,13 @@ def coverage_points(
     levels: Mapping[str, int | None],
     lifts: Mapping[str, int],
     mandatory: Mapping[str, bool],
+    target: int = DEFAULT_TARGET_LEVEL,
 ) -> tuple[int, tuple[Closed, ...]]:
-    """5 × Σ w_s·max(0, L_ps − l_s) over the scenes that apply (level not None) and that
-    the questionnaire knows (`mandatory` has the key)."""
+    """Σ over the levels l_s < k ≤ L_ps of w_s × (2 if k ≤ target else 1), over the scenes
+    that apply (level not None) and that the questionnaire knows (`mandatory` has the key).
+
+    Every (scene, level) step has a fixed value, the same for every enterprise and product:
+    that is what keeps "closing a gap never lifts a single-scene product" true."""
     closed = []
     for scene, to_level in lifts.items():
         if scene not in mandatory:
@@ -204,7 +237,7 @@ def coverage_points(
         if level is None or to_level <= level:
             continue
         weight = MANDATORY_WEIGHT if mandatory[scene] else OPTIONAL_WEIGHT
-        closed.append(Closed(scene, int(level), int(to_level), weight))
+        closed.append(Closed(scene, int(level), int(to_level), weight, target))
     closed.sort(key=lambda c: (-c.points, c.scene))
     return sum(c.points for c in closed), tuple(closed)
 
@@ -267,8 +300,13 @@ def half_up(value: Decimal | int | float) -> int:
     return int(Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def trust_grade(trust_score: int) -> str:
+    """The provider's trust grade A–D from its score (the providers' thresholds)."""
+    return grade_for(max(0, min(100, int(trust_score))))
+
+
 def trust_points(trust_score: int) -> int:
-    return max(0, min(TRUST_MAX, (int(trust_score) + 5) // 10))
+    return TRUST_BY_GRADE[trust_grade(trust_score)]
 
 
 def outcomes_points() -> int:
@@ -293,8 +331,9 @@ def score(
     *,
     budgets: Mapping[str, int] = DEFAULT_BUDGETS_YUAN,
     subsidy: int = 0,
+    target: int = DEFAULT_TARGET_LEVEL,
 ) -> Parts:
-    coverage, closed = coverage_points(enterprise.levels, product.lifts, mandatory)
+    coverage, closed = coverage_points(enterprise.levels, product.lifts, mandatory, target)
     fit, fit_reason = fit_points(
         enterprise.cluster_id, enterprise.industry_id, product.clusters, product.industries
     )
@@ -360,9 +399,12 @@ def rank_products(
     budgets: Mapping[str, int] = DEFAULT_BUDGETS_YUAN,
     cap: int = DEFAULT_PER_PROVIDER_CAP,
     top: int | None = DEFAULT_TOP,
+    target: int = DEFAULT_TARGET_LEVEL,
 ) -> list[Ranked]:
     """The reference ranking: every candidate scored, ordered by (−total, id), capped."""
-    scored = [(score(enterprise, p, mandatory, budgets=budgets), p) for p in products]
+    scored = [
+        (score(enterprise, p, mandatory, budgets=budgets, target=target), p) for p in products
+    ]
     scored.sort(key=lambda sp: (-sp[0].total, sp[1].id))
     walk = capped(((p.provider_id, (parts, p)) for parts, p in scored), cap=cap, top=top)
     return [Ranked(i, p, parts) for i, (_prov, (parts, p)) in enumerate(walk, start=1)]
@@ -411,8 +453,10 @@ def explain(
     industry_name: str = "",
     town_name: str = "",
     size_known: bool = True,
+    typical: bool = False,
 ) -> list[Words]:
-    """Each part in plain words (Chinese msgids, translated where a translation exists)."""
+    """Each part in plain words (Chinese msgids, translated where a translation exists).
+    typical: the levels are the cluster's typical ones (no assessment), and the words say so."""
     out = []
 
     cov_lines = []
@@ -420,28 +464,34 @@ def explain(
         scene = scenes.get(c.scene)
         name = scene.name if scene else c.scene
         if c.weight == MANDATORY_WEIGHT:
-            text = _("%(scene)s %(a)s→%(b)s（约束性场景 ×2）+%(p)d")
+            name = _("%(scene)s（约束性场景）") % {"scene": name}
+        facts = {
+            "scene": name,
+            "a": LEVEL_NAMES[c.from_level],
+            "b": LEVEL_NAMES[c.to_level],
+            "target": LEVEL_NAMES[min(max(c.target, LEVEL_MIN), LEVEL_MAX)],
+            "g": c.gap_points,
+            "u": c.uplift_points,
+        }
+        if c.gap_points and c.uplift_points:
+            text = _("%(scene)s %(a)s→%(b)s：补齐到%(target)s的差距 +%(g)d，再提升 +%(u)d")
+        elif c.gap_points:
+            text = _("%(scene)s %(a)s→%(b)s：补齐到%(target)s的差距 +%(g)d")
         else:
-            text = _("%(scene)s %(a)s→%(b)s +%(p)d")
-        cov_lines.append(
-            text
-            % {
-                "scene": name,
-                "a": LEVEL_NAMES[c.from_level],
-                "b": LEVEL_NAMES[c.to_level],
-                "p": c.points,
-            }
-        )
+            text = _("%(scene)s %(a)s→%(b)s：已达%(target)s，再提升 +%(u)d")
+        cov_lines.append(text % facts)
     if not cov_lines:
         cov_lines.append(_("不能再提升本企业在任何适用场景的等级"))
+    if typical:
+        cov_lines.append(_("（等级按集群典型水平假设，并非本企业的评估结果）"))
     out.append(Words("coverage", str(PART_LABELS["coverage"]), parts.coverage, tuple(cov_lines)))
 
     fit_text = {
-        "cluster_industry": _("适用于本企业所在的%(cluster)s集群（+10）和%(industry)s行业（+5）"),
-        "cluster": _("适用于本企业所在的%(cluster)s集群 +10"),
-        "industry": _("适用于本企业所在的%(industry)s行业 +5"),
-        "general": _("通用产品，不限行业和集群 +5"),
-        "other": _("面向其他行业或集群 +0"),
+        "cluster_industry": _("适用于本企业所在的%(cluster)s集群（+15）和%(industry)s行业（+15）"),
+        "cluster": _("适用于本企业所在的%(cluster)s集群 +15"),
+        "industry": _("适用于本企业所在的%(industry)s行业 +15"),
+        "general": _("通用产品，不限行业和集群 +15"),
+        "other": _("只面向其他行业或集群，不适用于本企业 +0（通用产品得 15）"),
     }[parts.fit_reason] % {"cluster": cluster_name or "—", "industry": industry_name or "—"}
     out.append(Words("fit", str(PART_LABELS["fit"]), parts.fit, (fit_text,)))
 
@@ -480,8 +530,14 @@ def explain(
             str(PART_LABELS["trust"]),
             parts.trust,
             (
-                _("服务商可信评分 %(s)d/100，折合 +%(p)d")
-                % {"s": product.trust_score, "p": parts.trust},
+                _("服务商可信等级 %(g)s（可信评分 %(s)d/100）+%(p)d")
+                % {
+                    "g": trust_grade(product.trust_score),
+                    "s": product.trust_score,
+                    "p": parts.trust,
+                },
+                _("可信等级 A +%(a)d，B +%(b)d，C +%(c)d，D +%(d)d")
+                % {k.lower(): v for k, v in TRUST_BY_GRADE.items()},
             ),
         )
     )

@@ -7,13 +7,14 @@ one matrix product:
     key[e, p] = (E @ P)[e, p] + base[p] = scale · total[e, p] + (n − 1 − p)
 
 E's columns are the enterprise's facts, P's rows what each product earns for them:
-  (scene s, level k), k = 1..4   E = 5·w_s·scale if k > level_s (scene applies), P = 1 if L_ps ≥ k
-                                 (Σ_k gives max(0, L_ps − level_s): the coverage)
-  cluster c                      E = 10·scale for the enterprise's cluster, P = 1 if listed
-  industry i                     E = 5·scale, P = 1 if listed
+  (scene s, level k), k = 1..4   E = v_sk·scale if k > level_s (scene applies), P = 1 if L_ps ≥ k
+                                 with v_sk = w_s × (2 if k ≤ target else 1): Σ_k gives the
+                                 coverage, level by level
+  cluster c                      E = 15·scale for the enterprise's cluster, P = 1 if listed
+  industry i                     E = 15·scale, P = 1 if listed
   size class z                   E = scale, P = the price points for that size's band
   town t                         E = scale, P = 5 if the provider serves t
-and base[p] = scale·(general·5 + trust + outcomes + ratings) + (n − 1 − p). With scale = n the
+and base[p] = scale·(general·15 + trust + outcomes + ratings) + (n − 1 − p). With scale = n the
 product index breaks ties (lower id first) inside the key, so ordering by key is ordering by
 (−total, id), exactly, in float32 while keys stay below 2**24 (float64 beyond).
 
@@ -50,6 +51,13 @@ def per_provider_cap() -> int:
     return int(getattr(settings, "MATCHING_PER_PROVIDER_CAP", scoring.DEFAULT_PER_PROVIDER_CAP))
 
 
+def target_level() -> int:
+    """The programme's target level (二级 by default): below it a scene is a gap (差距), for
+    matching, the heat map and the provider's inbox alike."""
+    configured = getattr(settings, "MATCHING_TARGET_LEVEL", scoring.DEFAULT_TARGET_LEVEL)
+    return max(1, min(scoring.LEVEL_MAX, int(configured)))
+
+
 @dataclass
 class Encoded:
     """Enterprises as rows: levels (−1 where a scene does not apply) and column indices
@@ -76,8 +84,10 @@ class Snapshot:
         summaries: Sequence[str] = (),
         provider_names: Sequence[str] = (),
         budgets: Mapping[str, int] = scoring.DEFAULT_BUDGETS_YUAN,
+        target: int = scoring.DEFAULT_TARGET_LEVEL,
     ) -> None:
         self.key = key
+        self.target = target
         self.scenes = tuple(scenes)
         self.scene_by_key = {s.key: s for s in self.scenes}
         self.mandatory = {s.key: s.mandatory for s in self.scenes}
@@ -101,6 +111,14 @@ class Snapshot:
                 if scene in scene_pos:
                     self.lifts[scene_pos[scene], j] = level
         self.weights = np.array([s.weight for s in self.scenes], dtype=np.int64)
+        # steps[s, k − 1]: what lifting scene s into level k earns; cum[s, L] = Σ_{k ≤ L}.
+        self.steps = np.array(
+            [[scoring.level_points(int(w), k, target) for k in range(1, 5)] for w in self.weights],
+            dtype=np.int64,
+        ).reshape(s_count, 4)
+        self.cum = np.concatenate(
+            [np.zeros((s_count, 1), dtype=np.int64), np.cumsum(self.steps, axis=1)], axis=1
+        )
 
         clusters = sorted({c for p in self.products for c in p.clusters})
         industries = sorted({i for p in self.products for i in p.industries})
@@ -115,7 +133,7 @@ class Snapshot:
         self.k = self.off_town + len(towns)
 
         self.max_total = (
-            scoring.COVERAGE_POINTS * scoring.LEVEL_MAX * int(self.weights.sum())
+            int(self.steps.sum())
             + max(scoring.FIT_CLUSTER + scoring.FIT_INDUSTRY, scoring.FIT_GENERAL)
             + scoring.PRICE_WITHIN
             + scoring.TRUST_MAX
@@ -151,9 +169,7 @@ class Snapshot:
         self.rest = self.general + self.trust + self.outcomes + self.ratings
         self.base = (self.scale * self.rest + (n - 1 - np.arange(n))).astype(self.dtype)
         # E's coverage block: the weight of each (scene, level) column.
-        self.coverage_weights = np.repeat(
-            scoring.COVERAGE_POINTS * self.weights * self.scale, 4
-        ).astype(self.dtype)
+        self.coverage_weights = (self.steps.reshape(-1) * self.scale).astype(self.dtype)
 
     # -- encoding enterprises -----------------------------------------------------------------
 
@@ -257,8 +273,11 @@ class Snapshot:
         safe = np.where(idx >= 0, idx, 0)
         lifts = self.lifts[:, safe].astype(np.int64)  # (S, R, top)
         levels = enc.levels.astype(np.int64).T[:, :, None]  # (S, R, 1)
-        gap = np.where(levels >= 0, np.maximum(lifts - levels, 0), 0)
-        coverage = scoring.COVERAGE_POINTS * np.einsum("s,srt->rt", self.weights, gap)
+        applies = levels >= 0
+        base = np.where(applies, levels, 0)
+        s_idx = np.arange(len(self.scenes))[:, None, None]
+        earned = self.cum[s_idx, np.maximum(lifts, base)] - self.cum[s_idx, base]
+        coverage = np.where(applies, earned, 0).sum(axis=0)
 
         def member(col: np.ndarray, offset: int) -> np.ndarray:
             has = (col >= 0)[:, None]
@@ -312,11 +331,12 @@ def maturity_scenes() -> tuple[SceneInfo, ...]:
 
 
 def version_key() -> tuple[Any, ...]:
-    """The catalogue version row (number and when it changed) and the budgets in force."""
+    """The catalogue version row (number and when it changed), the budgets and the target
+    level in force."""
     from yunshu.providers.models import CatalogueVersion
 
     row = CatalogueVersion.objects.filter(pk=1).values_list("number", "changed_at").first()
-    return (*(row or (0, None)), tuple(sorted(budgets().items())))
+    return (*(row or (0, None)), tuple(sorted(budgets().items())), target_level())
 
 
 def build(key: Any = None) -> Snapshot:
@@ -385,6 +405,7 @@ def build(key: Any = None) -> Snapshot:
         summaries=[r[3] for r in rows],
         provider_names=[r[5] for r in rows],
         budgets=budgets(),
+        target=target_level(),
     )
 
 

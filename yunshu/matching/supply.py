@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any
 
-from django.conf import settings
 from django.db.models import (
     Case,
     Count,
@@ -38,26 +37,33 @@ from django.utils.translation import gettext as _
 
 from yunshu.accounts.models import Role
 from yunshu.assessments.definitions import engine_questionnaire
-from yunshu.assessments.engine import level_label
 from yunshu.assessments.models import LevelRule, Questionnaire
 from yunshu.assessments.selectors import latest_results_visible_to
+from yunshu.assessments.templatetags.assessment_tags import level_name
 from yunshu.core.models import Cluster
+from yunshu.enterprises.models import OperatingStatus
 from yunshu.enterprises.selectors import enterprises_visible_to
 from yunshu.providers.models import Product, ProductScene, Provider, VettingState
 from yunshu.providers.selectors import catalogue_products
 
+from . import snapshot
 from .models import MatchRun, Recommendation
 
 Decision = tuple[bool, str]
 METRICS = ("demand", "supply", "gap")
+# Enterprises no longer operating in the city are not invited.
+GONE = (OperatingStatus.CANCELLED, OperatingStatus.REVOKED, OperatingStatus.MOVED_OUT)
 
 
 def target_level() -> int:
-    return int(getattr(settings, "MATCHING_TARGET_LEVEL", 2))
+    """The level below which a scene is a gap (差距): the same one matching and the provider's
+    inbox use (settings.MATCHING_TARGET_LEVEL)."""
+    return snapshot.target_level()
 
 
 def target_label() -> str:
-    return level_label(target_level())
+    """The target level's name in the active language (二级, "Level 2")."""
+    return level_name(target_level())
 
 
 # --- permissions ------------------------------------------------------------------------------
@@ -183,7 +189,7 @@ class Heatmap:
 
     @property
     def target_label(self) -> str:
-        return level_label(self.target)
+        return level_name(self.target)
 
     def chart(self, metric: str) -> dict[str, Any]:
         """The ECharts data: [scene index, cluster index, value] per cell, for every metric."""
@@ -377,12 +383,11 @@ def enterprises_with_gaps(
     )
     if town:
         qs = qs.filter(assessment__enterprise__town_id=town)
-    # A platform account is an active organisation of the enterprise (its users get invited).
-    has_account = Q(assessment__enterprise__organisation__is_active=True)
+    reachable = reachable_account("assessment__enterprise_id")
     if account is True:
-        qs = qs.filter(has_account)
+        qs = qs.filter(reachable)
     elif account is False:
-        qs = qs.exclude(has_account)
+        qs = qs.exclude(reachable)
     if run is not None:
         recs = Recommendation.objects.filter(
             run=run, enterprise_id=OuterRef("assessment__enterprise_id")
@@ -408,6 +413,48 @@ def enterprises_with_gaps(
         address=F("assessment__enterprise__address"),
         organisation_id=F("assessment__enterprise__organisation__id"),
     ).order_by(F("top_score").desc(nulls_last=True), "-gaps", "assessment__enterprise__name")
+
+
+def reachable_account(enterprise_ref: str) -> Exists:
+    """The enterprise has a platform account an invitation reaches: an active organisation
+    with at least one active user (an organisation without users reaches nobody)."""
+    from yunshu.accounts.models import User
+
+    return Exists(
+        User.objects.filter(
+            is_active=True,
+            organisation__is_active=True,
+            organisation__enterprise_id=OuterRef(enterprise_ref),
+        )
+    )
+
+
+def enterprises_unassessed(
+    user: Any, cluster: Cluster, *, town: int | None = None, account: bool = True
+) -> QuerySet[Any]:
+    """The cluster's enterprises (as the user may see them) with no submitted maturity
+    assessment: they cannot be ranked by their gaps, but may be invited all the same."""
+    assessed = latest_results_visible_to(user, kind=Questionnaire.Kind.MATURITY).filter(
+        assessment__enterprise_id=OuterRef("pk")
+    )
+    qs = (
+        enterprises_visible_to(user)
+        .filter(cluster=cluster)
+        .exclude(status__in=GONE)
+        .filter(~Exists(assessed))
+    )
+    if town:
+        qs = qs.filter(town_id=town)
+    reachable = reachable_account("pk")
+    qs = qs.filter(reachable) if account else qs.exclude(reachable)
+    return qs.values(
+        "name",
+        "uscc",
+        enterprise_id=F("pk"),
+        town_zh=F("town__name_zh"),
+        town_en=F("town__name_en"),
+        organisation_id=F("organisation__id"),
+    ).order_by("name", "pk")
 
 
 def gap_scene_names(row: dict[str, Any], scenes: list[SceneInfo]) -> list[str]:

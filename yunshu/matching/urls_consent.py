@@ -8,6 +8,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("share/<int:pk>/revoke/", views.share_revoke, name="share_revoke"),
     path("share/log/", views.access_log, name="access_log"),
     path("inbox/", views.inbox, name="inbox"),
+    path("diagnoses/<int:enterprise_pk>/", views.diagnosis_assign, name="diagnosis_assign"),
+    path(
+        "diagnoses/<int:enterprise_pk>/<int:pk>/revoke/",
+        views.diagnosis_revoke,
+        name="diagnosis_revoke",
+    ),
     path("proposals/", views.proposal_list, name="proposals"),
     path("proposals/new/<int:enterprise_pk>/", views.proposal_new, name="proposal_new"),
     path("proposals/<int:pk>/", views.proposal_detail, name="proposal"),

@@ -18,14 +18,21 @@ from django.views.decorators.http import require_POST
 from yunshu.accounts.models import Role
 from yunshu.assessments.forms import StartForm
 from yunshu.core.errors import check, is_htmx
+from yunshu.enterprises import permissions as enterprise_permissions
 from yunshu.enterprises.models import AccessLogEntry
 from yunshu.enterprises.selectors import access_log_for, enterprises_visible_to
 from yunshu.enterprises.services import access_record, grant_revoke
 from yunshu.providers.models import Provider, VettingState
 from yunshu.providers.selectors import provider_for
 
-from . import consent, proposals, ratings
-from .forms_consent import DecisionForm, ProposalForm, RatingForm, ShareForm
+from . import consent, proposals, ratings, supply
+from .forms_consent import (
+    DecisionForm,
+    DiagnosisAssignForm,
+    ProposalForm,
+    RatingForm,
+    ShareForm,
+)
 from .models import Proposal
 
 PAGE_SIZE = 25
@@ -132,6 +139,60 @@ def access_log(request: HttpRequest) -> HttpResponse:
     )
 
 
+# -- the city assigns a diagnosis ---------------------------------------------------------------
+
+
+@login_required
+def diagnosis_assign(request: HttpRequest, enterprise_pk: int) -> HttpResponse:
+    """The city picks a lead provider from the pool to diagnose an enterprise on the
+    transformation list; the assignment shows in that provider's inbox."""
+    enterprise = get_object_or_404(enterprises_visible_to(request.user), pk=enterprise_pk)
+    check(enterprise_permissions.can_assign_diagnosis(request.user, enterprise))
+    form = DiagnosisAssignForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            grant = consent.diagnosis_assignment_create(
+                enterprise=enterprise,
+                provider=data["provider"],
+                by=request.user,
+                expires_on=data["expires_on"],
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("已指派 %(p)s 为 %(e)s 做诊断，有效期至 %(d)s；对方已收到通知")
+                % {
+                    "p": data["provider"].name,
+                    "e": enterprise.name,
+                    "d": timezone.localtime(grant.expires_at).date(),
+                },
+            )
+            return redirect("matching:diagnosis_assign", enterprise_pk=enterprise.pk)
+    now = timezone.now()
+    assignments = [
+        (g, consent.grant_status(g, now)) for g in consent.diagnosis_assignments_of(enterprise)
+    ]
+    return render(
+        request,
+        "matching/consent/diagnosis_assign.html",
+        {"form": form, "e": enterprise, "assignments": assignments},
+    )
+
+
+@login_required
+@require_POST
+def diagnosis_revoke(request: HttpRequest, enterprise_pk: int, pk: int) -> HttpResponse:
+    enterprise = get_object_or_404(enterprises_visible_to(request.user), pk=enterprise_pk)
+    check(enterprise_permissions.can_assign_diagnosis(request.user, enterprise))
+    grant = get_object_or_404(consent.diagnosis_assignments_of(enterprise), pk=pk)
+    grant_revoke(grant=grant, by=request.user)
+    messages.success(request, _("已撤销对 %(p)s 的诊断指派") % {"p": grant.provider})
+    return redirect("matching:diagnosis_assign", enterprise_pk=enterprise.pk)
+
+
 # -- the provider's inbox ----------------------------------------------------------------------
 
 
@@ -149,13 +210,19 @@ def inbox(request: HttpRequest) -> HttpResponse:
     elif tab == "demand":
         demand = Paginator(consent.inbox_demand(user), PAGE_SIZE).get_page(number)
         rows = consent.demand_rows(user, list(demand.object_list))
-        # Gap scenes come from the enterprise's assessment: showing them is a logged view.
+        # Gap scenes, and recommendations ranked by the enterprise's levels, come from its
+        # assessment: showing them is a logged view.
         access_record(
-            enterprise_ids=[r.enterprise.pk for r in rows if r.assessed],
+            enterprise_ids=[r.enterprise.pk for r in rows if _reads_assessment(r)],
             by=user,
             what=AccessLogEntry.What.ASSESSMENTS,
         )
-        context |= {"page": demand, "rows": rows, "can_propose": _provider_in_pool(user)}
+        context |= {
+            "page": demand,
+            "rows": rows,
+            "can_propose": _provider_in_pool(user),
+            "target_label": supply.target_label(),
+        }
     elif tab == "events":
         context["page"] = Paginator(consent.inbox_invitations(user), PAGE_SIZE).get_page(number)
     else:
@@ -179,6 +246,12 @@ def _start_form() -> StartForm:
     field.widget.choices = list(field.choices)  # type: ignore[attr-defined]
     field.widget.attrs["aria-label"] = _("问卷")
     return form
+
+
+def _reads_assessment(row: consent.DemandRow) -> bool:
+    """The row shows what the enterprise's assessment says (its gaps, or products ranked by
+    its assessed levels)."""
+    return row.assessed or row.recommended_from_assessment
 
 
 def _provider_in_pool(user: Any) -> bool:
@@ -240,14 +313,20 @@ def proposal_new(request: HttpRequest, enterprise_pk: int) -> HttpResponse:
             return redirect("matching:proposal", pk=proposal.pk)
     row = consent.demand_rows(request.user, [enterprise])[0]
     access_record(enterprise_ids=[enterprise.pk], by=request.user, what=AccessLogEntry.What.PROFILE)
-    if row.assessed:
+    if _reads_assessment(row):
         access_record(
             enterprise_ids=[enterprise.pk], by=request.user, what=AccessLogEntry.What.ASSESSMENTS
         )
     return render(
         request,
         "matching/consent/proposal_form.html",
-        {"form": form, "e": enterprise, "row": row, "in_pool": _provider_in_pool(request.user)},
+        {
+            "form": form,
+            "e": enterprise,
+            "row": row,
+            "in_pool": _provider_in_pool(request.user),
+            "target_label": supply.target_label(),
+        },
     )
 
 
@@ -263,7 +342,7 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "p": proposal,
             "party": proposals.party_of(request.user, proposal),
             "actions": [
-                (a, proposals.ACTION_LABELS[a])
+                (a, proposals.ACTION_LABELS[a], proposals.ACTION_CONFIRMATIONS.get(a, ""))
                 for a in proposals.actions_for(request.user, proposal)
             ],
             "rating": rating,

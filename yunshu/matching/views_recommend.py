@@ -19,7 +19,7 @@ from yunshu.core.forms import StyledForm
 from yunshu.enterprises.models import AccessLogEntry
 from yunshu.enterprises.services import access_record
 
-from . import recommend, scoring
+from . import recommend, scoring, supply
 from .models import MatchRun
 from .permissions_recommend import can_run_matching, can_share_from_recommendations
 
@@ -52,13 +52,19 @@ def _top(request: HttpRequest) -> int:
     return max(1, min(recommend.TOP_MAX, top))
 
 
+def _maturity_key() -> str | None:
+    """The maturity questionnaire a self-assessment starts with (the one levels come from)."""
+    q = supply.active_maturity_questionnaire()
+    return q.key if q is not None else None
+
+
 def _render_recommendations(request: HttpRequest, pk: int | None) -> HttpResponse:
     enterprise = recommend.recommendation_enterprise(request.user, pk)
     result = recommend.recommendations_live(enterprise=enterprise, top=_top(request))
-    # Officers looking at a firm's gaps read its assessment: the firm sees that it happened.
-    access_record(
-        enterprise_ids=[enterprise.pk], by=request.user, what=AccessLogEntry.What.ASSESSMENTS
-    )
+    # An officer looking at a firm's shortlist reads its levels (its assessment) or, for a
+    # firm that has none, its profile (cluster, industry, size, town): the firm sees which.
+    what = AccessLogEntry.What.ASSESSMENTS if result.assessed else AccessLogEntry.What.PROFILE
+    access_record(enterprise_ids=[enterprise.pk], by=request.user, what=what)
     share_url = _url("matching:share", [], "/matching/share/")
     cards = [
         {
@@ -95,6 +101,7 @@ def _render_recommendations(request: HttpRequest, pk: int | None) -> HttpRespons
             "start_url": _url(
                 "assessments:start", [enterprise.pk], f"/assessments/start/{enterprise.pk}/"
             ),
+            "maturity_key": _maturity_key(),
             "part_legend": [
                 {
                     "key": k,
@@ -114,6 +121,13 @@ def _render_recommendations(request: HttpRequest, pk: int | None) -> HttpRespons
 
 @login_required
 def recommendations(request: HttpRequest) -> HttpResponse:
+    if recommend.unlinked_enterprise_account(request.user):
+        org = request.user.organisation  # type: ignore[union-attr]
+        return render(
+            request,
+            "matching/recommend/unlinked.html",
+            {"claim": getattr(org, "claim", None)},
+        )
     return _render_recommendations(request, None)
 
 

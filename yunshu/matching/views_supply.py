@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from yunshu.accounts.models import Role
-from yunshu.assessments.engine import level_label
+from yunshu.assessments.templatetags.assessment_tags import level_name
 from yunshu.core.errors import check, is_htmx
 from yunshu.core.models import Town
 from yunshu.enterprises.models import AccessLogEntry
@@ -40,7 +40,7 @@ from .forms_supply import (
     OutcomeForm,
     RegistrationForm,
 )
-from .models import EventOutcome, MatchmakingEvent
+from .models import MatchmakingEvent
 
 CANDIDATE_LIMIT = 200
 
@@ -109,7 +109,7 @@ def supply_cell(request: HttpRequest) -> HttpResponse:
         enterprises = supply.cell_enterprises(request.user, cluster, key)
     shown_products = list(products[:100])
     for p in shown_products:
-        p.lifts_label = level_label(p.lifts_to)  # type: ignore[attr-defined]
+        p.lifts_label = level_name(p.lifts_to)  # type: ignore[attr-defined]
     shown_enterprises = None
     if enterprises is not None:
         en = (get_language() or "").startswith("en")
@@ -117,7 +117,7 @@ def supply_cell(request: HttpRequest) -> HttpResponse:
             {
                 **e,
                 "town": e["town_en"] if en else e["town_zh"],
-                "level_label": level_label(e["scene_level"]),
+                "level_label": level_name(e["scene_level"]),
             }
             for e in enterprises[:200]
         ]
@@ -244,10 +244,13 @@ def event_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _outcome_form(
-    event: MatchmakingEvent, data: Any = None, invitations: list[Any] | None = None
+    request: HttpRequest,
+    event: MatchmakingEvent,
+    data: Any = None,
+    invitations: list[Any] | None = None,
 ) -> OutcomeForm:
     if invitations is None:
-        invitations = list(ev.invitations_of(event))
+        invitations = list(ev.invitations_visible_to(request.user, event))
     enterprises = sorted(
         {
             (i.organisation.enterprise.pk, i.organisation.enterprise.name)
@@ -280,16 +283,18 @@ def _detail(request: HttpRequest, event: MatchmakingEvent, **extra: Any) -> Http
         "transitions": ev.transitions_for(user, event),
     }
     if manage:
-        invitations = list(ev.invitations_of(event))
+        invitations = list(ev.invitations_visible_to(user, event))
         context |= {
             "invitations": invitations,
-            "outcomes": list(ev.outcomes_of(event)),
+            # Invitees of other towns (a city event held in this town): counted, not shown.
+            "invitations_hidden": counted.n_invited - len(invitations),
+            "outcomes": list(ev.outcomes_visible_to(user, event)),
             "can_invite": event.state in ev.INVITE_STATES,
             "can_attend": event.state in ev.ATTENDANCE_STATES,
             "can_outcome": event.state in ev.OUTCOME_STATES,
             "can_edit": event.state in ev.EDIT_STATES,
             "outcome_form": extra.pop("outcome_form", None)
-            or _outcome_form(event, invitations=invitations),
+            or _outcome_form(request, event, invitations=invitations),
         }
     else:
         mine = ev.my_invitation(user, event)
@@ -301,10 +306,14 @@ def _detail(request: HttpRequest, event: MatchmakingEvent, **extra: Any) -> Http
                 "attendee_name": getattr(user, "display_name", "") or "",
                 "attendee_phone": getattr(user, "phone", "") or "",
             }
+        registered = mine is not None and mine.status in ev.TAKEN
         context |= {
             "mine": mine,
             "can_register": event.state == MatchmakingEvent.State.OPEN
             and ev.can_register_event(user, event)[0],
+            # With no seat left only those already registered see the form (to change the
+            # attendee); everyone else is told it is full.
+            "full": context["seats_left"] == 0 and not registered,
             "registration_form": extra.pop("registration_form", None)
             or RegistrationForm(initial=initial),
         }
@@ -331,7 +340,9 @@ def event_transition(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("matching:event_detail", pk=pk)
 
 
-def _candidates(request: HttpRequest, event: MatchmakingEvent) -> dict[str, Any]:
+def _candidates(
+    request: HttpRequest, event: MatchmakingEvent, selected: frozenset[int] = frozenset()
+) -> dict[str, Any]:
     run = supply.newest_run()
     town = request.GET.get("town", "")
     town_id = int(town) if town.isdigit() else None
@@ -353,6 +364,12 @@ def _candidates(request: HttpRequest, event: MatchmakingEvent) -> dict[str, Any]
 
     online, online_total = rows(True)
     offline, offline_total = rows(False)
+    unassessed_qs = supply.enterprises_unassessed(request.user, event.cluster, town=town_id)
+    unassessed = list(unassessed_qs[:CANDIDATE_LIMIT])
+    en = (get_language() or "").startswith("en")
+    for r in unassessed:
+        r["town"] = r["town_en"] if en else r["town_zh"]
+        r["invited"] = r["organisation_id"] in invited
     providers = list(supply.providers_for_cluster(event.cluster, run=run)[:CANDIDATE_LIMIT])
     for p in providers:
         p.invited = p.organisation_id in invited  # type: ignore[attr-defined]
@@ -363,18 +380,24 @@ def _candidates(request: HttpRequest, event: MatchmakingEvent) -> dict[str, Any]
         "online_total": online_total,
         "offline": offline,
         "offline_total": offline_total,
+        "unassessed": unassessed,
+        "unassessed_total": _total(unassessed, unassessed_qs, CANDIDATE_LIMIT),
         "providers": providers,
+        # What was ticked before an error, so it need not be ticked again.
+        "selected": selected,
         "towns": Town.objects.order_by("sort_order")
         if org is None or org.kind != Role.TOWN
         else None,
         "town": town_id,
         "limit": CANDIDATE_LIMIT,
+        "target_label": supply.target_label(),
     }
 
 
 @login_required
 def event_invite(request: HttpRequest, pk: int) -> HttpResponse:
     event = _managed(request, pk)
+    ids: list[int] = []
     if request.method == "POST":
         ids = [int(i) for i in request.POST.getlist("organisations") if i.isdigit()]
         form = InviteForm(request.POST, choices=ids)
@@ -392,7 +415,7 @@ def event_invite(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("matching:event_detail", pk=pk)
         else:
             messages.error(request, _("请至少选择一家企业或服务商"))
-    context = {"event": event, **_candidates(request, event)}
+    context = {"event": event, **_candidates(request, event, frozenset(ids))}
     return render(request, "matching/supply/event_invite.html", context)
 
 
@@ -441,7 +464,8 @@ def event_decline(request: HttpRequest, pk: int) -> HttpResponse:
 def event_attendance(request: HttpRequest, pk: int) -> HttpResponse:
     event = _managed(request, pk)
     form = AttendanceForm(
-        request.POST, choices=list(event.invitations.values_list("pk", flat=True))
+        request.POST,
+        choices=list(ev.invitations_visible_to(request.user, event).values_list("pk", flat=True)),
     )
     if not form.is_valid():
         messages.error(request, _("到场名单有误，请刷新后重试"))
@@ -461,7 +485,7 @@ def event_attendance(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def event_outcome(request: HttpRequest, pk: int) -> HttpResponse:
     event = _managed(request, pk)
-    form = _outcome_form(event, request.POST)
+    form = _outcome_form(request, event, request.POST)
     if form.is_valid():
         d = form.cleaned_data
         enterprises = enterprises_visible_to(request.user)
@@ -482,7 +506,7 @@ def event_outcome(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error("provider_uscc", _("找不到该统一社会信用代码对应的服务商"))
         if enterprise is not None and provider is not None:
             try:
-                ev.event_outcome_record(
+                outcome = ev.event_outcome_record(
                     event=event,
                     enterprise=enterprise,
                     provider=provider,
@@ -494,7 +518,23 @@ def event_outcome(request: HttpRequest, pk: int) -> HttpResponse:
             except ValidationError as exc:
                 _form_errors(form, exc)
             else:
-                messages.success(request, _("对接成果已登记"))
+                earlier = ev.earlier_outcomes(outcome).count()
+                if earlier:
+                    messages.success(
+                        request,
+                        _(
+                            "对接成果已登记。%(e)s 与 %(p)s 在本次对接会已有 %(n)d 条“%(kind)s”"
+                            "记录，本条另计一条，合计时一并计入"
+                        )
+                        % {
+                            "e": enterprise.name,
+                            "p": provider.name,
+                            "n": earlier,
+                            "kind": outcome.get_kind_display(),
+                        },
+                    )
+                else:
+                    messages.success(request, _("对接成果已登记"))
                 return redirect("matching:event_detail", pk=pk)
     return _detail(request, event, outcome_form=form)
 
@@ -503,9 +543,7 @@ def event_outcome(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def event_outcome_delete(request: HttpRequest, pk: int, outcome_pk: int) -> HttpResponse:
     event = _managed(request, pk)
-    outcome = get_object_or_404(
-        EventOutcome.objects.select_related("event"), pk=outcome_pk, event=event
-    )
+    outcome = get_object_or_404(ev.outcomes_visible_to(request.user, event), pk=outcome_pk)
     try:
         ev.event_outcome_delete(outcome=outcome, by=request.user)
     except ValidationError as exc:

@@ -118,8 +118,11 @@ def test_only_assessors_create_official_assessments(role):
 
 
 def test_diagnosis_needs_a_grant_of_the_assessments_scope_or_a_city_assignment():
+    from yunshu.factories import provider as pool_provider
+    from yunshu.factories import provider_user
+
     e = EnterpriseFactory(on_transformation_list=True)
-    provider = user_for(Role.PROVIDER, lead=True)
+    provider = provider_user(pool_provider(lead=True))
     with pytest.raises(Http404):
         services.assessment_start(
             enterprise=e, questionnaire=maturity(), source="diagnosis", by=provider

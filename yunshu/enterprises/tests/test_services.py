@@ -169,10 +169,12 @@ def test_only_the_enterprise_may_grant_access_to_its_data():
 
 
 def test_city_assigns_a_lead_provider_only_for_an_enterprise_on_the_transformation_list():
+    from yunshu.factories import provider, provider_user
+
     e = EnterpriseFactory(on_transformation_list=False)
     city = user_for(Role.CITY)
-    lead = user_for(Role.PROVIDER, lead=True)
-    ordinary = user_for(Role.PROVIDER)
+    lead = provider_user(provider(lead=True))
+    ordinary = provider_user(provider())
     expires = timezone.now() + dt.timedelta(days=60)
     with pytest.raises(Http404):
         services.diagnosis_assign(
@@ -189,6 +191,23 @@ def test_city_assigns_a_lead_provider_only_for_an_enterprise_on_the_transformati
     )
     assert g.source == DataGrant.Source.CITY_ASSIGNMENT
     assert list(selectors.enterprises_visible_to(lead, scope="assessments")) == [e]
+
+
+def test_a_lead_provider_outside_the_pool_cannot_be_assigned_a_diagnosis():
+    from yunshu.factories import provider
+
+    e = EnterpriseFactory(on_transformation_list=True)
+    city = user_for(Role.CITY)
+    expires = timezone.now() + dt.timedelta(days=60)
+    outside = [
+        provider(lead=True, state="suspended").organisation,
+        provider(lead=True, state="submitted").organisation,
+        user_for(Role.PROVIDER, lead=True).organisation,  # no pool record at all
+    ]
+    for org in outside:
+        with pytest.raises(ValidationError):
+            services.diagnosis_assign(enterprise=e, provider=org, by=city, expires_at=expires)
+    assert not DataGrant.objects.exists()
 
 
 def test_views_by_outsiders_are_logged_for_the_enterprise_but_its_own_views_are_not(client):

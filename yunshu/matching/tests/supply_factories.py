@@ -94,3 +94,14 @@ def event(by: Any, *, cluster_key: str = "textile", **kw: Any) -> Any:
     }
     fields.update(kw)
     return event_create(by=by, **fields)
+
+
+def held(event: Any) -> Any:
+    """The event's day has come (it started an hour ago), so it may be marked held."""
+    from yunshu.matching.models import MatchmakingEvent
+
+    MatchmakingEvent.objects.filter(pk=event.pk).update(
+        starts_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    event.refresh_from_db()
+    return event

@@ -303,6 +303,23 @@ def test_who_looked_at_my_data_lists_the_providers_views(client, w):
     assert client.get("/matching/share/").context["access_count"] == 1
 
 
+def test_sharing_and_who_looked_at_my_data_are_in_the_enterprises_menu_and_on_its_dashboard(
+    client, w
+):
+    client.force_login(w.owner)
+    home = client.get("/")
+    menu = [c["url"] for i in home.context["nav_items"] for c in i.get("children", [i])]
+    assert "/matching/share/" in menu and "/matching/share/log/" in menu
+    html = home.content.decode()
+    card = html[html.index('data-testid="access-log-card"') :].split("</h3>")[0]
+    assert 'href="/matching/share/log/"' in card  # the card title is a link
+    assert 'data-testid="share-link"' in html
+    # Nobody else gets them in the menu.
+    client.force_login(w.provider_user)
+    menu = [c["url"] for i in client.get("/").context["nav_items"] for c in i.get("children", [i])]
+    assert "/matching/share/" not in menu and "/matching/share/log/" not in menu
+
+
 # -- every provider view of an enterprise on these pages is logged ------------------------------
 
 

@@ -13,14 +13,16 @@ from django.utils import timezone
 
 from yunshu.assessments.models import Assessment
 from yunshu.core.models import Cluster
+from yunshu.enterprises.models import AccessLogEntry
 from yunshu.factories import EnterpriseFactory, product, provider_user
-from yunshu.matching.consent import GAP_TARGET_LEVEL, demand_rows
+from yunshu.matching.consent import demand_rows
 from yunshu.matching.models import (
     EventInvitation,
     MatchmakingEvent,
     MatchRun,
     Recommendation,
 )
+from yunshu.matching.snapshot import target_level
 
 from .consent_world import make_world, maturity_result, proposal, share
 
@@ -91,7 +93,7 @@ def test_demand_shows_gaps_only_when_the_assessments_scope_was_granted(client, w
         ("production_control", 1, True),
         ("collaboration", 1, False),
     ]
-    assert all(g.level < GAP_TARGET_LEVEL for g in full.gaps)
+    assert all(g.level < target_level() for g in full.gaps)
     assert not partial.assessments_shared and partial.gaps == []
     html = client.get("/matching/inbox/?tab=demand").content.decode()
     assert "只授权了企业档案" in html and "质量管理" in html
@@ -110,7 +112,7 @@ def test_demand_uses_the_newest_maturity_result(w):
 
 
 def test_demand_names_this_providers_products_from_the_newest_succeeded_run(client, w):
-    share(w)
+    share(w, scope_assessments=True)
     mine, also_mine = product(w.provider, name="质量云"), product(w.provider, name="设备云")
     theirs = product(w.other_provider, name="别家的产品")
     old = _run()
@@ -122,6 +124,45 @@ def test_demand_names_this_providers_products_from_the_newest_succeeded_run(clie
     _recommend(failed, w.enterprise, also_mine)
     [row] = _inbox(client, w.provider_user, "demand").context["rows"]
     assert row.recommended == [mine]
+
+
+def test_a_profile_only_grant_shows_no_recommendation_since_it_comes_from_the_assessment(client, w):
+    share(w)  # profile only
+    mine = product(w.provider, name="质量云")
+    _recommend(_run(), w.enterprise, mine)
+    response = _inbox(client, w.provider_user, "demand")
+    [row] = response.context["rows"]
+    assert row.recommended == []
+    html = response.content.decode()
+    assert "系统为该企业推荐了贵单位的产品" not in html and 'data-testid="profile-only"' in html
+    assert not AccessLogEntry.objects.filter(enterprise=w.enterprise).exists()
+
+
+def test_a_recommendation_shown_under_an_assessments_grant_is_logged_as_an_assessment_view(
+    client, w
+):
+    share(w, scope_assessments=True)  # shared, but no assessment submitted
+    mine = product(w.provider, name="质量云")
+    _recommend(_run(), w.enterprise, mine)  # ranked by the enterprise's assessed levels
+    html = _inbox(client, w.provider_user, "demand").content.decode()
+    assert "系统为该企业推荐了贵单位的产品：" in html and "质量云" in html
+    entry = AccessLogEntry.objects.get(enterprise=w.enterprise)
+    assert entry.what == "assessments" and entry.viewer == w.provider_user
+
+
+def test_inbox_gap_badges_name_the_levels_in_the_active_language(client, w):
+    share(w, scope_assessments=True)
+    maturity_result(w.enterprise, level=1)  # quality 0, production_control 1, equipment 3
+    client.force_login(w.provider_user)
+    client.cookies["django_language"] = "en"
+    html = client.get("/matching/inbox/?tab=demand").content.decode()
+    badges = html[html.index('data-testid="inbox-demand"') :]
+    assert "Below Level 1" in badges and "Level 1" in badges
+    for wrong in ("1级", "0级", "1/4", "一级", "未达一级"):
+        assert wrong not in badges
+    client.cookies["django_language"] = "zh-hans"
+    html = client.get("/matching/inbox/?tab=demand").content.decode()
+    assert "质量管理 未达一级" in html and "生产管控 一级" in html and "1级" not in html
 
 
 def test_demand_lists_the_proposals_already_sent(client, w):

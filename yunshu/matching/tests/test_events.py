@@ -19,7 +19,7 @@ from yunshu.matching.models import (
     MatchRun,
     Recommendation,
 )
-from yunshu.matching.tests.supply_factories import assessed, cluster, event
+from yunshu.matching.tests.supply_factories import assessed, cluster, event, held
 
 pytestmark = pytest.mark.django_db
 S = MatchmakingEvent.State
@@ -59,6 +59,8 @@ def test_event_walks_through_its_states_and_each_step_is_audited(city):
     e = event(city)
     assert e.state == S.DRAFT
     for action, state in [("open", S.OPEN), ("close", S.CLOSED), ("finish", S.DONE)]:
+        if action == "finish":
+            held(e)
         e = ev.event_transition(event=e, action=action, by=city)
         assert e.state == state
     actions = list(
@@ -346,7 +348,7 @@ def done_event(city):
     ev.event_invite(event=e, organisation_ids=[prov.organisation_id], by=city)
     ev.event_register(event=e, attendee_name="张三", attendee_phone="13800000000", by=ent.user)
     ev.event_transition(event=e, action="close", by=city)
-    ev.event_transition(event=e, action="finish", by=city)
+    ev.event_transition(event=held(e), action="finish", by=city)
     return e, ent, prov
 
 
@@ -365,21 +367,60 @@ def test_attendance_is_marked_and_unmarked(city):
         ev.event_attendance_mark(event=e, attended_ids=[foreign.pk], by=city)
 
 
-def test_outcomes_are_recorded_once_per_pair_and_kind_and_counted(city):
+def test_two_contracts_of_one_pair_are_two_rows_and_their_amounts_add_up(city):
     e, ent, prov = done_event(city)
-    ev.event_outcome_record(event=e, enterprise=ent, provider=prov, kind="intention", by=city)
-    for amount in (Decimal("120000.50"), Decimal("150000")):  # recorded again: updated
+    ev.event_outcome_record(
+        event=e, enterprise=ent, provider=prov, kind="intention", note="MES", by=city
+    )
+    ev.event_outcome_record(
+        event=e, enterprise=ent, provider=prov, kind="intention", note="WMS", by=city
+    )
+    for amount in (Decimal("120000.50"), Decimal("150000")):
         ev.event_outcome_record(
             event=e, enterprise=ent, provider=prov, kind="contract", amount_yuan=amount, by=city
         )
-    assert EventOutcome.objects.filter(event=e).count() == 2
+    assert EventOutcome.objects.filter(event=e).count() == 4
+    assert sorted(EventOutcome.objects.filter(kind="intention").values_list("note", flat=True)) == [
+        "MES",
+        "WMS",
+    ]
     counted = ev.with_counts(MatchmakingEvent.objects.filter(pk=e.pk)).get()
     assert (counted.n_intentions, counted.n_contracts, counted.contract_amount) == (
-        1,
-        1,
-        Decimal("150000"),
+        2,
+        2,
+        Decimal("270000.50"),
     )
     assert (counted.n_invited, counted.n_registered) == (2, 1)
+    [totals] = ev.cluster_totals(MatchmakingEvent.objects.filter(pk=e.pk))
+    assert (totals["contracts"], totals["amount"]) == (2, Decimal("270000.50"))
+    last = EventOutcome.objects.filter(kind="contract").order_by("-pk").first()
+    assert ev.earlier_outcomes(last).count() == 1
+    assert AuditEntry.objects.filter(action="event.outcome").count() == 4
+
+
+def test_the_same_outcome_sent_twice_at_once_is_recorded_once(city):
+    e, ent, prov = done_event(city)
+    for _click in range(2):
+        ev.event_outcome_record(
+            event=e,
+            enterprise=ent,
+            provider=prov,
+            kind="contract",
+            amount_yuan=Decimal(5000),
+            by=city,
+        )
+    assert EventOutcome.objects.filter(event=e).count() == 1
+
+
+def test_an_event_cannot_be_marked_held_before_it_starts(city):
+    e = opened(city)
+    ev.event_transition(event=e, action="close", by=city)
+    with pytest.raises(ValidationError) as err:
+        ev.event_transition(event=e, action="finish", by=city)
+    assert "举办后才能标记已举办" in err.value.messages[0]
+    assert MatchmakingEvent.objects.get(pk=e.pk).state == S.CLOSED
+    assert not AuditEntry.objects.filter(action="event.finish").exists()
+    assert ev.event_transition(event=held(e), action="finish", by=city).state == S.DONE
 
 
 @pytest.mark.parametrize("amount", [Decimal("-1"), Decimal("1.234"), Decimal("NaN")])

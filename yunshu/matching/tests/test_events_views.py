@@ -1,4 +1,5 @@
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -11,7 +12,7 @@ from yunshu.enterprises.models import AccessLogEntry
 from yunshu.factories import provider, provider_user, town, user_for
 from yunshu.matching import events as ev
 from yunshu.matching.models import EventInvitation, EventOutcome, MatchmakingEvent
-from yunshu.matching.tests.supply_factories import assessed, cluster, event
+from yunshu.matching.tests.supply_factories import assessed, cluster, event, held
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +53,7 @@ def busy_event(city, n, *, title="对接会"):
     ev.event_attendance_mark(
         event=e, attended_ids=e.invitations.values_list("pk", flat=True), by=city
     )
-    ev.event_transition(event=e, action="finish", by=city)
+    ev.event_transition(event=held(e), action="finish", by=city)
     for x, p in zip(ents, provs, strict=True):
         ev.event_outcome_record(event=e, enterprise=x, provider=p, kind="intention", by=city)
         ev.event_outcome_record(
@@ -188,6 +189,83 @@ def test_invite_page_lists_online_and_offline_enterprises_and_sends_invitations(
     }
 
 
+def test_an_organisation_without_users_is_not_counted_as_invitable_online(client, city):
+    from yunshu.factories import OrganisationFactory
+
+    e = event(city)
+    reachable = assessed({"quality": 1}, account=True)
+    nobody = assessed({"quality": 1})
+    OrganisationFactory(kind=Role.ENTERPRISE, name=nobody.name, enterprise=nobody)  # no users
+    client.force_login(city)
+    response = client.get(f"/matching/events/{e.pk}/invite/")
+    assert [r["enterprise_id"] for r in response.context["online"]] == [reachable.pk]
+    assert response.context["online_total"] == 1
+    assert [r["enterprise_id"] for r in response.context["offline"]] == [nobody.pk]
+
+
+def test_unassessed_enterprises_of_the_cluster_can_be_invited(client, city):
+    from yunshu.factories import EnterpriseFactory
+
+    e = event(city)
+    fresh = EnterpriseFactory(cluster=cluster("textile"), town=town("虎门"))
+    user_for(Role.ENTERPRISE, enterprise=fresh)
+    EnterpriseFactory(cluster=cluster("furniture"))  # another cluster
+    client.force_login(city)
+    response = client.get(f"/matching/events/{e.pk}/invite/")
+    assert [r["enterprise_id"] for r in response.context["unassessed"]] == [fresh.pk]
+    org_id = response.context["unassessed"][0]["organisation_id"]
+    assert f'data-testid="invite-org-{org_id}"' in response.content.decode()
+    response = client.post(f"/matching/events/{e.pk}/invite/", {"organisations": [org_id]})
+    assert response.status_code == 302
+    assert EventInvitation.objects.get(event=e).organisation_id == org_id
+
+
+def test_a_refused_invitee_is_named_and_what_was_ticked_stays_ticked(client, city):
+    e = event(city)
+    ent = assessed({"quality": 1}, account=True)
+    cloud = provider(name="织云科技")
+    cloud.clusters_served.add(cluster("textile"))
+    client.force_login(city)
+    client.get(f"/matching/events/{e.pk}/invite/")
+    # The provider is suspended between loading the page and sending the invitations.
+    cloud.vetting_state = "suspended"
+    cloud.save(update_fields=["vetting_state"])
+    response = client.post(
+        f"/matching/events/{e.pk}/invite/",
+        {"organisations": [ent.organisation.pk, cloud.organisation_id, 999999]},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "以下机构现在不能邀请" in html and "织云科技" in html
+    assert "另有 1 家机构不存在或无权邀请" in html and "999999" not in html
+    assert not EventInvitation.objects.exists()
+    box = html[html.index(f'data-testid="invite-org-{ent.organisation.pk}"') :].split(">")[0]
+    assert " checked" in box
+
+
+def test_a_town_officer_is_not_told_the_name_of_a_firm_outside_its_town(client):
+    humen = user_for(Role.TOWN, town_name="虎门")
+    e = event(humen)
+    far = assessed({"quality": 1}, account=True, town_name="长安")
+    client.force_login(humen)
+    response = client.post(
+        f"/matching/events/{e.pk}/invite/", {"organisations": [far.organisation.pk]}
+    )
+    html = response.content.decode()
+    assert far.name not in html and "另有 1 家机构不存在或无权邀请" in html
+
+
+def test_the_invite_table_keeps_the_rank_and_score_visible_at_phone_width(client, city):
+    e = event(city)
+    assessed({"quality": 1}, account=True)
+    assessed({"quality": 1, "energy": 0}, account=True)
+    client.force_login(city)
+    html = client.get(f"/matching/events/{e.pk}/invite/").content.decode()
+    table = html[html.index('data-testid="candidate-enterprises"') :].split("</table>")[0]
+    assert '<th class="text-end">推荐分</th>' in table  # not hidden below the md breakpoint
+    assert [int(n) for n in re.findall(r'data-testid="rank">(\d+)<', table)] == [1, 2]
+
+
 def test_offline_invitation_export_lists_enterprises_without_accounts_and_logs_access(client, city):
     e = event(city)
     assessed({"quality": 1}, account=True)
@@ -233,6 +311,96 @@ def test_a_full_event_says_so_on_the_form(client, city):
     assert response.status_code == 200 and "名额已满" in response.content.decode()
 
 
+def test_a_full_event_shows_full_instead_of_the_registration_form(client, city):
+    e = event(city, capacity=1)
+    first, second = (assessed({}, account=True) for _ in range(2))
+    ev.event_transition(event=e, action="open", by=city)
+    ev.event_register(event=e, attendee_name="甲", attendee_phone="13800000000", by=first.user)
+    client.force_login(second.user)
+    html = client.get(f"/matching/events/{e.pk}/").content.decode()
+    assert 'data-testid="event-full"' in html and "名额已满（共 1 个）" in html
+    assert 'data-testid="register-form"' not in html
+    # The one who holds the seat can still change its attendee.
+    client.force_login(first.user)
+    html = client.get(f"/matching/events/{e.pk}/").content.decode()
+    assert 'data-testid="register-form"' in html and 'data-testid="event-full"' not in html
+
+
+def test_marking_an_event_held_before_its_date_is_refused_with_a_message(client, city):
+    e = event(city)
+    for action in ("open", "close"):
+        ev.event_transition(event=e, action=action, by=city)
+    client.force_login(city)
+    response = client.post(
+        f"/matching/events/{e.pk}/transition/", {"action": "finish"}, follow=True
+    )
+    assert "举办后才能标记已举办" in response.content.decode()
+    assert MatchmakingEvent.objects.get(pk=e.pk).state == "closed"
+
+
+def done_with_invitees(city):
+    e = event(city)
+    ent = assessed({"quality": 1}, account=True)
+    prov = provider()
+    ev.event_invite(event=e, organisation_ids=[ent.organisation.pk, prov.organisation_id], by=city)
+    for action in ("open", "close"):
+        ev.event_transition(event=e, action=action, by=city)
+    ev.event_transition(event=held(e), action="finish", by=city)
+    return e, ent, prov
+
+
+def test_both_the_dropdown_and_a_credit_code_are_refused_and_what_was_typed_is_kept(client, city):
+    e, ent, prov = done_with_invitees(city)
+    other = assessed({"quality": 1})
+    client.force_login(city)
+    response = client.post(
+        f"/matching/events/{e.pk}/outcomes/",
+        {
+            "enterprise": ent.pk,
+            "enterprise_uscc": other.uscc,
+            "provider": prov.pk,
+            "kind": "contract",
+            "amount_yuan": "68000",
+            "note": "首期",
+        },
+    )
+    assert response.status_code == 200 and not EventOutcome.objects.exists()
+    html = response.content.decode()
+    assert "已在列表中选择了企业，又填写了统一社会信用代码：请只保留其中一项" in html
+    assert f'value="{other.uscc}"' in html and 'value="68000"' in html and 'value="首期"' in html
+    assert f'<option value="{ent.pk}" selected>' in html
+
+
+def test_a_second_contract_of_the_same_pair_is_recorded_and_the_message_says_so(client, city):
+    e, ent, prov = done_with_invitees(city)
+    client.force_login(city)
+    for amount in ("68000", "12000"):
+        response = client.post(
+            f"/matching/events/{e.pk}/outcomes/",
+            {"enterprise": ent.pk, "provider": prov.pk, "kind": "contract", "amount_yuan": amount},
+            follow=True,
+        )
+    html = response.content.decode()
+    assert "已有 1 条“签约”记录，本条另计一条" in html
+    assert EventOutcome.objects.filter(event=e, kind="contract").count() == 2
+    counts = html[html.index('data-testid="event-counts"') :]
+    assert 'data-count="contracts">2<' in counts and "¥80,000" in counts
+
+
+def test_a_credit_code_typed_in_full_width_with_spaces_finds_the_enterprise(client, city):
+    e, _ent, prov = done_with_invitees(city)
+    phoned = assessed({"quality": 1})
+    typed = " ".join(phoned.uscc[i : i + 6] for i in range(0, 18, 6))
+    full_width = "".join(chr(ord(c) + 0xFEE0) if c != " " else "\u3000" for c in typed)
+    client.force_login(city)
+    response = client.post(
+        f"/matching/events/{e.pk}/outcomes/",
+        {"enterprise_uscc": full_width, "provider": prov.pk, "kind": "intention"},
+    )
+    assert response.status_code == 302
+    assert EventOutcome.objects.get().enterprise == phoned
+
+
 def test_officer_marks_attendance_and_records_an_outcome_by_credit_code(client, city):
     e = event(city)
     ent = assessed({"quality": 1}, account=True)
@@ -245,6 +413,7 @@ def test_officer_marks_attendance_and_records_an_outcome_by_credit_code(client, 
     inv = EventInvitation.objects.get(organisation=ent.organisation)
     client.post(f"/matching/events/{e.pk}/attendance/", {"attended": [inv.pk]})
     assert EventInvitation.objects.get(pk=inv.pk).status == "attended"
+    held(e)
     client.post(f"/matching/events/{e.pk}/transition/", {"action": "finish"})
     response = client.post(
         f"/matching/events/{e.pk}/outcomes/",
@@ -311,7 +480,7 @@ def test_officer_edits_an_open_event_but_not_a_done_one(client, city):
     assert client.post(f"/matching/events/{e.pk}/edit/", data).status_code == 302
     e.refresh_from_db()
     assert (e.venue, e.capacity) == ("新的地点", 80)
-    for action in ("close", "finish"):
-        ev.event_transition(event=e, action=action, by=city)
+    ev.event_transition(event=e, action="close", by=city)
+    ev.event_transition(event=held(e), action="finish", by=city)
     response = client.post(f"/matching/events/{e.pk}/edit/", data | {"venue": "再改"})
     assert response.status_code == 200 and "只有筹备中或报名中" in response.content.decode()

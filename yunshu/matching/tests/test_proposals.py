@@ -272,10 +272,32 @@ def test_the_enterprise_sees_received_proposals_and_accepts_with_a_note(client, 
     assert [x.pk for x in listing.context["page"]] == [p.pk]
     assert "收到的方案" in listing.content.decode()
     page = client.get(f"/matching/proposals/{p.pk}/")
-    assert [a for a, _label in page.context["actions"]] == ["accept", "decline"]
+    assert [a for a, _label, _confirm in page.context["actions"]] == ["accept", "decline"]
     client.post(f"/matching/proposals/{p.pk}/accept/", {"note": "请尽快启动"})
     p.refresh_from_db()
     assert p.state == "accepted" and p.decision_note == "请尽快启动"
+
+
+def test_declining_and_confirming_delivery_ask_for_confirmation_first(client, w):
+    sent = proposal(w)
+    client.force_login(w.owner)
+    html = client.get(f"/matching/proposals/{sent.pk}/").content.decode()
+    decline = html[html.index('data-testid="action-decline"') :].split(">")[0]
+    assert 'data-confirm="确定婉拒该方案？婉拒后不能撤销' in decline and "confirm(" in decline
+    accept = html[html.index('data-testid="action-accept"') :].split(">")[0]
+    assert "data-confirm" not in accept
+    accepted = proposal(w, state="accepted", title="已接受的方案")
+    html = client.get(f"/matching/proposals/{accepted.pk}/").content.decode()
+    deliver = html[html.index('data-testid="action-deliver"') :].split(">")[0]
+    assert 'data-confirm="确认服务商已按方案交付、验收合格？确认验收后不能撤销。"' in deliver
+
+
+def test_prices_are_shown_as_yuan_with_thousands_separators(client, w):
+    p = proposal(w, price_yuan=Decimal("68000.00"))
+    client.force_login(w.owner)
+    assert "¥68,000" in client.get("/matching/proposals/").content.decode()
+    html = client.get(f"/matching/proposals/{p.pk}/").content.decode()
+    assert "¥68,000" in html and "68000.00" not in html
 
 
 def test_a_refused_move_on_the_page_shows_the_reason(client, w):

@@ -119,7 +119,7 @@ def test_an_unassessed_enterprise_gets_its_clusters_typical_levels_and_a_prompt(
     client.force_login(owner)
     page = client.get("/matching/recommendations/").content.decode()
     assert 'data-testid="not-assessed"' in page
-    assert f'href="/assessments/start/{e.pk}/"' in page
+    assert f'action="/assessments/start/{e.pk}/"' in page
 
 
 def test_typical_levels_are_cached_and_recomputed_once_older_than_the_max_age(settings):
@@ -147,14 +147,16 @@ def test_an_assessment_missing_a_scene_takes_the_typical_level_for_it():
 def test_a_product_that_closes_bigger_mandatory_gaps_ranks_first_with_its_parts_in_words():
     e = EnterpriseFactory()
     assess(e, levels(2, quality=1, collaboration=0))
-    huge = product(scenes={"quality": 4})  # mandatory 一级→四级: 3 × 5 × 2 = 30
-    small = product(scenes={"collaboration": 2})  # optional 0→2: 2 × 5 × 1 = 10
+    huge = product(scenes={"quality": 4})  # mandatory 一级→四级: 8 (to 二级) + 4 + 4 = 16
+    small = product(scenes={"collaboration": 2})  # optional 0→2: 2 + 2 = 4
     result = recommend.recommendations_live(enterprise=e)
     assert ids(result)[:2] == [huge.pk, small.pk]
     first = result.items[0]
-    assert first.parts.coverage == 30
+    assert first.parts.coverage == 16
     words = {w.key: w.lines for w in first.words}
-    assert words["coverage"] == ("质量管理 一级→四级（约束性场景 ×2）+30",)
+    assert words["coverage"] == (
+        "质量管理（约束性场景） 一级→四级：补齐到二级的差距 +8，再提升 +8",
+    )
     assert "暂无可申请的开放补贴项目" in "".join(words["price"])
     assert "待补贴项目上线后按交付成效" in words["outcomes"][0]
 
@@ -215,8 +217,9 @@ def test_local_fit_and_trust_parts_read_the_provider_and_product(settings):
     prov.towns_served.add(e.town)
     p = product(prov, scenes={"quality": 4}, clusters=[e.cluster], industries=[e.industry])
     parts = recommend.recommendations_live(enterprise=e).items[0].parts
-    # fit 10 + 5; small band 20k–60k above the 10k budget → 0; trust 86 → 9; local 5.
-    assert (parts.fit, parts.price, parts.trust, parts.local) == (15, 0, 9, 5)
+    # fit 15 + 15; small band 20k–60k above the 10k budget → 0; trust 86 is grade A → 20;
+    # local 5.
+    assert (parts.fit, parts.price, parts.trust, parts.local) == (30, 0, 20, 5)
     assert p.pk == recommend.recommendations_live(enterprise=e).items[0].product_id
 
 
@@ -234,7 +237,7 @@ def test_the_enterprise_page_shows_cards_with_parts_product_links_and_share_butt
     assert 'data-testid="recommendation"' in page and f'data-product="{p.pk}"' in page
     assert f'href="/catalogue/{p.pk}/"' in page
     assert f"/matching/share/?provider={p.provider_id}" in page
-    assert "质量管理 一级→三级（约束性场景 ×2）+20" in page
+    assert "质量管理（约束性场景） 一级→三级：补齐到二级的差距 +8，再提升 +4" in page
     assert "评价不足3条，按中性计分 +3" in page
     # The enterprise looking at its own shortlist is not an outside access.
     assert not AccessLogEntry.objects.filter(enterprise=e).exists()
@@ -243,6 +246,7 @@ def test_the_enterprise_page_shows_cards_with_parts_product_links_and_share_butt
 def test_an_officer_opening_a_firms_shortlist_is_logged_for_the_firm_and_cannot_share(client):
     e = EnterpriseFactory()
     product(scenes={"quality": 3})
+    assess(e, levels(1))
     officer = user_for(Role.TOWN, town_name=e.town.name_zh)
     client.force_login(officer)
     page = client.get(f"/matching/recommendations/{e.pk}/").content.decode()
@@ -250,6 +254,95 @@ def test_an_officer_opening_a_firms_shortlist_is_logged_for_the_firm_and_cannot_
     assert 'data-testid="share"' not in page and 'data-testid="start-assessment"' not in page
     entry = AccessLogEntry.objects.get(enterprise=e)
     assert entry.what == "assessments" and entry.viewer == officer
+
+
+def test_an_officer_viewing_an_unassessed_firm_logs_a_profile_view_not_an_assessment_view(client):
+    e = EnterpriseFactory()
+    product(scenes={"quality": 3})
+    officer = user_for(Role.CITY)
+    client.force_login(officer)
+    assert client.get(f"/matching/recommendations/{e.pk}/").status_code == 200
+    entry = AccessLogEntry.objects.get(enterprise=e)
+    assert entry.what == "profile" and entry.viewer == officer
+
+
+def test_the_officers_view_of_a_firms_shortlist_is_worded_for_the_officer(client):
+    e = EnterpriseFactory()
+    product(scenes={"quality": 3})
+    client.force_login(user_for(Role.CITY))
+    page = client.get(f"/matching/recommendations/{e.pk}/").content.decode()
+    assert f"为“{e.name}”推荐的产品" in page
+    assert "为我推荐" not in page
+    assert "该企业尚未提交数字化水平评估" in page and "该企业完成自评后" in page
+    main = page[page.index('data-testid="not-assessed"') :]
+    assert "贵企业" not in main and "您" not in main
+
+
+def test_the_self_assessment_prompt_is_a_post_form_that_starts_the_maturity_questionnaire():
+    import re
+
+    from django.test import Client
+
+    e = EnterpriseFactory()
+    product(scenes={"quality": 3})
+    owner = user_for(Role.ENTERPRISE, enterprise=e)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(owner)
+    page = browser.get("/matching/recommendations/").content.decode()
+    form = re.search(
+        r'<form method="post" action="([^"]+)"[^>]*'
+        r'data-testid="start-assessment-form">(.*?)</form>',
+        page,
+        re.S,
+    )
+    assert form is not None, "the prompt is a form, not a link to a POST-only URL"
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]+)"', form.group(2)))
+    assert fields["questionnaire"] == "maturity-2024" and "csrfmiddlewaretoken" in fields
+    response = browser.post(form.group(1), fields)
+    started = Assessment.objects.get(enterprise=e)
+    assert response.status_code == 302 and response["Location"] == f"/assessments/{started.pk}/"
+    assert started.questionnaire.kind == "maturity" and started.source == "self"
+
+
+def test_a_firm_whose_claim_is_pending_is_told_its_recommendations_come_after_approval(client):
+    from yunshu.enterprises.models import EnterpriseClaim
+    from yunshu.factories import OrganisationFactory, UserFactory
+
+    firm = EnterpriseFactory()
+    org = OrganisationFactory(kind=Role.ENTERPRISE, name=firm.name, enterprise=None)
+    user = UserFactory(organisation=org)
+    EnterpriseClaim.objects.create(enterprise=firm, organisation=org, applicant=user)
+    client.force_login(user)
+    response = client.get("/matching/recommendations/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"您对“{firm.name}”的认领申请正在审核中" in page
+    assert "认领审核通过后，这里会显示为贵企业推荐的产品" in page
+    assert not AccessLogEntry.objects.exists()
+
+
+def test_the_unassessed_page_shows_the_typical_level_it_assumed_for_each_scene(client):
+    e = EnterpriseFactory()
+    assess(EnterpriseFactory(industry=e.industry), levels(1, equipment=3))
+    product(scenes={"equipment": 4})
+    client.force_login(user_for(Role.ENTERPRISE, enterprise=e))
+    page = client.get("/matching/recommendations/").content.decode()
+    assert "各场景的假设等级（集群典型水平）" in page
+    table = page[page.index('data-testid="levels"') :]
+    row = table[table.index('data-scene="equipment"') :].split("</tr>")[0]
+    assert "三级" in row and "低于二级" not in row
+    quality = table[table.index('data-scene="quality"') :].split("</tr>")[0]
+    assert "一级" in quality and "低于二级" in quality
+    assert "（等级按集群典型水平假设，并非本企业的评估结果）" in page
+
+
+def test_each_card_shows_the_providers_trust_grade(client):
+    e = EnterpriseFactory()
+    product(provider(trust_score=41), scenes={"quality": 3})
+    client.force_login(user_for(Role.ENTERPRISE, enterprise=e))
+    page = client.get("/matching/recommendations/").content.decode()
+    assert 'data-testid="trust-grade"' in page and "可信等级 D" in page
+    assert "服务商可信等级 D（可信评分 41/100）+0" in page
 
 
 ROLES = [Role.ENTERPRISE, Role.PROVIDER, Role.TOWN, Role.CITY, Role.EXPERT, Role.ASSESSOR]
@@ -338,9 +431,11 @@ def test_cli_prints_the_ranked_list_with_parts_as_json(capsys):
     assert data["enterprise"]["uscc"] == e.uscc and data["enterprise"]["assessed"] is True
     assert [r["product_id"] for r in data["recommendations"]] == [a.pk, b.pk]
     first = data["recommendations"][0]
-    assert first["rank"] == 1 and first["parts"]["coverage"] == 20
+    assert first["rank"] == 1 and first["parts"]["coverage"] == 12  # 一级→三级: 8 + 4
     assert first["total"] == sum(first["parts"].values())
-    assert first["words"]["coverage"] == ["质量管理 一级→三级（约束性场景 ×2）+20"]
+    assert first["words"]["coverage"] == [
+        "质量管理（约束性场景） 一级→三级：补齐到二级的差距 +8，再提升 +4"
+    ]
 
 
 def test_cli_prints_a_readable_table_without_json(capsys):
@@ -350,6 +445,15 @@ def test_cli_prints_a_readable_table_without_json(capsys):
     out = capsys.readouterr().out
     assert "not assessed" in out and "total" in out and "质量追溯云" in out
     assert p.provider.name[:10] in out
+
+
+def test_cli_finds_the_enterprise_by_a_code_typed_in_full_width_with_spaces(capsys):
+    e = EnterpriseFactory()
+    product(scenes={"quality": 3}, name="质量追溯云")
+    typed = " ".join(e.uscc[i : i + 6] for i in range(0, 18, 6))
+    full_width = "".join(chr(ord(c) + 0xFEE0) if c != " " else "\u3000" for c in typed.lower())
+    call_command("recommend", "--enterprise", full_width, "--json")
+    assert json.loads(capsys.readouterr().out)["enterprise"]["uscc"] == e.uscc
 
 
 def test_cli_exits_1_with_a_clear_message_for_an_unknown_credit_code(capsys):

@@ -86,8 +86,10 @@ FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 
 
 @FAST
-@given(enterprises, catalogues(), st.integers(1, 3), st.data())
-def test_closing_a_gap_never_lifts_a_product_that_covers_only_that_scene(e, products, cap, data):
+@given(enterprises, catalogues(), st.integers(1, 3), st.integers(1, 4), st.data())
+def test_closing_a_gap_never_lifts_a_product_that_covers_only_that_scene(
+    e, products, cap, bar, data
+):
     applicable = [k for k in KEYS if e.levels[k] is not None and e.levels[k] < 4]
     assume(applicable)
     scene = data.draw(st.sampled_from(applicable))
@@ -100,13 +102,13 @@ def test_closing_a_gap_never_lifts_a_product_that_covers_only_that_scene(e, prod
     risen = EnterpriseFacts(**{**e.__dict__, "levels": {**e.levels, scene: level + 1}})
 
     def ranking(who):
-        ranked = scoring.rank_products(who, catalogue, MANDATORY, cap=cap, top=None)
+        ranked = scoring.rank_products(who, catalogue, MANDATORY, cap=cap, top=None, target=bar)
         return [r.product.id for r in ranked]
 
     before, after = ranking(e), ranking(risen)
     assert rank_of(after, pid) >= rank_of(before, pid)
     # The fast path agrees with the reference on both sides.
-    snap = Snapshot(key=0, scenes=SCENES, products=catalogue)
+    snap = Snapshot(key=0, scenes=SCENES, products=catalogue, target=bar)
     for who, want in ((e, before), (risen, after)):
         got = [snap.products[j].id for j in snap.rank_one(who, top=len(catalogue), cap=cap)]
         assert got == want
@@ -144,18 +146,21 @@ def random_catalogue(rng, n: int, providers: int) -> list[ProductFacts]:
     st.integers(0, 70),
     st.integers(1, 6),
     st.integers(1, 3),
+    st.integers(1, 4),
 )
-def test_the_numpy_path_equals_the_reference_for_whole_batches(people, seed, n, providers, cap):
+def test_the_numpy_path_equals_the_reference_for_whole_batches(
+    people, seed, n, providers, cap, target
+):
     # Up to 70 products from at most 6 providers: more than the 40 candidates the fast path
     # walks first, so rows where the cap skips most of them take the full walk.
     products = random_catalogue(random.Random(seed), n, providers)
-    snap = Snapshot(key=0, scenes=SCENES, products=products)
+    snap = Snapshot(key=0, scenes=SCENES, products=products, target=target)
     top = 10
     enc = snap.encode(people)
     idx, totals, counts = snap.rank_rows(enc, top=top, cap=cap)
     split = snap.parts_rows(enc, idx)
     for row, e in enumerate(people):
-        want = scoring.rank_products(e, products, MANDATORY, cap=cap, top=top)
+        want = scoring.rank_products(e, products, MANDATORY, cap=cap, top=top, target=target)
         assert int(counts[row]) == len(want)
         for k, r in enumerate(want):
             assert snap.products[idx[row, k]].id == r.product.id
@@ -164,9 +169,10 @@ def test_the_numpy_path_equals_the_reference_for_whole_batches(people, seed, n, 
 
 
 def test_float64_takes_over_when_keys_would_not_be_exact_in_float32():
-    # 16 mandatory scenes: a total can reach 5 × 4 × 2 × 16 + 60 = 700; 700 × 30,000 > 2**24.
+    # 16 mandatory scenes: a total can reach 16 × (8 + 8 + 4 + 4) + 30 + 15 + 20 + 5 + 5 + 5
+    # = 464; 465 × 40,000 > 2**24.
     scenes = [SceneInfo(f"s{i}", f"场景{i}", f"Scene {i}", True) for i in range(16)]
-    many = [ProductFacts(id=i, provider_id=i, lifts={"s0": 4}) for i in range(1, 30_001)]
+    many = [ProductFacts(id=i, provider_id=i, lifts={"s0": 4}) for i in range(1, 40_001)]
     snap = Snapshot(key=0, scenes=scenes, products=many)
     assert snap.dtype.__name__ == "float64"
     e = EnterpriseFacts(levels={s.key: 0 for s in scenes}, industry_id="13")

@@ -184,7 +184,7 @@ def test_export_has_the_table_and_a_sheet_explaining_columns_and_target(client):
     assert rows[0][:6] == (
         "产业集群",
         "场景",
-        "必选场景",
+        "约束性场景",
         "集群企业数",
         "已评估企业数",
         "未达标企业数",
@@ -250,3 +250,27 @@ def test_heatmap_and_cell_render_in_english(client):
     assert cluster("textile").name_en in chart["clusters"]
     url = f"/matching/supply/cell/?cluster={cluster('textile').pk}&scene=quality"
     assert client.get(url).status_code == 200
+
+
+def test_level_names_on_the_heatmap_and_its_cells_follow_the_language(client):
+    e = assessed({"quality": 1})
+    make_catalogue()
+    client.force_login(user_for(Role.CITY))
+    client.cookies["django_language"] = "en"
+    page = client.get("/matching/supply/")
+    assert page.context["heatmap"].target_label == "Level 2"
+    html = client.get(
+        f"/matching/supply/cell/?cluster={cluster('textile').pk}&scene=quality"
+    ).content.decode()
+    assert e.name in html
+    # No Chinese level names in the English page: the products' and the firm's levels.
+    for chinese in ("未达一级", "一级", "二级", "三级", "四级"):
+        assert chinese not in html
+    assert "Level 1" in html
+
+
+def test_the_heatmap_calls_mandatory_scenes_by_the_same_name_as_the_recommendations(client):
+    assessed({"quality": 1})
+    client.force_login(user_for(Role.CITY))
+    html = client.get("/matching/supply/").content.decode()
+    assert "* 为约束性场景" in html and "必选" not in html

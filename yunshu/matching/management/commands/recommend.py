@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from yunshu.core.uscc import normalise
 from yunshu.enterprises.models import Enterprise
 from yunshu.matching import recommend, scoring
 
@@ -53,7 +54,8 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        code = options["enterprise"].strip().upper()
+        # What people paste: lower case, full-width characters, spaces and dashes.
+        code = normalise(options["enterprise"])
         top = options["top"]
         if not 1 <= top <= recommend.TOP_MAX:
             self.stderr.write(f"--top must be between 1 and {recommend.TOP_MAX}")
@@ -86,7 +88,7 @@ class Command(BaseCommand):
         head = (
             f"{'#':>3} {'total':>5} "
             + " ".join(f"{SHORT[k]:>5}" for k in scoring.PART_KEYS)
-            + f"  {pad('product', 28)} provider"
+            + f"  {pad('product', 28)} provider (trust grade)"
         )
         self.stdout.write(head)
         for item in result.items:
@@ -95,6 +97,7 @@ class Command(BaseCommand):
                 f"{item.rank:>3} {item.total:>5} "
                 + " ".join(f"{parts[k]:>5}" for k in scoring.PART_KEYS)
                 + f"  {pad(item.product_name, 28)} {cut(item.provider_name, 30)}"
+                + f" ({item.trust_grade})"
             )
         if not result.items:
             self.stdout.write("(no products in the catalogue)")
