@@ -312,16 +312,11 @@ def diagnosis_assign(
     *, enterprise: Enterprise, provider: Organisation, by: Any, expires_at: dt.datetime
 ) -> DataGrant:
     """The city assigns a lead provider to diagnose an enterprise on its transformation list.
-    Only a lead provider in the pool (vetting approved: not suspended, revoked or pending)."""
-    from yunshu.providers.models import VettingState
-
+    Only a lead provider in the pool (_validate_grant: not suspended, revoked or pending)."""
     check(permissions.can_assign_diagnosis(by, enterprise))
     _validate_grant(provider, expires_at)
     if not provider.is_lead_provider:
         raise ValidationError({"provider": _("只能指派牵引单位进行诊断")})
-    pool = getattr(provider, "provider", None)
-    if pool is None or pool.vetting_state != VettingState.APPROVED:
-        raise ValidationError({"provider": _("只能指派资源池中的牵引单位（已入库且未暂停）")})
     grant = DataGrant.objects.create(
         enterprise=enterprise,
         provider=provider,

@@ -202,7 +202,7 @@ def test_a_lead_provider_outside_the_pool_cannot_be_assigned_a_diagnosis():
     outside = [
         provider(lead=True, state="suspended").organisation,
         provider(lead=True, state="submitted").organisation,
-        user_for(Role.PROVIDER, lead=True).organisation,  # no pool record at all
+        user_for(Role.PROVIDER, lead=True, pool_state=None).organisation,  # no pool record
     ]
     for org in outside:
         with pytest.raises(ValidationError):
