@@ -111,6 +111,7 @@ def _import_export(path: str) -> None:
     django.setup()
     import tablib
     from import_export import fields, resources, widgets
+    from import_export.instance_loaders import CachedInstanceLoader
 
     from yunshu.core.models import Industry, Town
     from yunshu.enterprises.models import Enterprise
@@ -153,6 +154,8 @@ def _import_export(path: str) -> None:
             model = Enterprise
             use_bulk = True
             batch_size = 1000
+            # Its bulk-import documentation's advice: load existing rows in one query.
+            instance_loader_class = CachedInstanceLoader
             import_id_fields = ("uscc",)
             skip_diff = True
             fields = (

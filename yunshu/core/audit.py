@@ -222,6 +222,11 @@ def _canonical(value: Any) -> str:
     )
 
 
+def canonical_json(value: Any) -> str:
+    """The canonical JSON text an entry's `before` or `after` is hashed and stored as."""
+    return _canonical(value)
+
+
 def audit_record_many(*, actor: Any, entries: list[dict[str, Any]]) -> int:
     """Append many entries under one lock of the head (bulk writes: imports, generators).
 
@@ -245,8 +250,12 @@ def audit_record_many(*, actor: Any, entries: list[dict[str, Any]]) -> int:
             object_type = item.get("object_type", "")
             object_id = str(item.get("object_id", ""))
             object_label = str(item.get("object_label", ""))[:200]
-            before = _canonical(item.get("before"))
-            after = _canonical(item.get("after"))
+            # A caller may hand over the canonical text itself (canonical_json), made while it
+            # waited on something else.
+            before = (
+                item["before_json"] if "before_json" in item else _canonical(item.get("before"))
+            )
+            after = item["after_json"] if "after_json" in item else _canonical(item.get("after"))
             payload = (
                 f'{{"action":{_canonical(action)},"actor_id":{_canonical(actor_id)},'
                 f'"actor_label":{_canonical(actor_label)},"after":{after},"at":{at_text},'

@@ -23,9 +23,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from psycopg.copy import QueuedLibpqWriter
 
 from yunshu.core import uscc as uscc_rules
-from yunshu.core.audit import audit_record, audit_record_many
+from yunshu.core.audit import audit_record, audit_record_many, canonical_json
 from yunshu.core.bulk import analyze, copy_rows
 from yunshu.core.models import Cluster, Industry, Town
 from yunshu.core.size_class import size_class
@@ -550,8 +551,8 @@ def _row_audit_entries(
                 "object_type": "enterprises.enterprise",
                 "object_id": f"{file_hash[:16]}:{start // AUDIT_BATCH + 1}",
                 "object_label": f"{path.name} · {len(part)}",
-                "before": {eid: b for eid, b, _a in part if b is not None},
-                "after": {eid: a for eid, _b, a in part},
+                "before_json": canonical_json({eid: b for eid, b, _a in part if b is not None}),
+                "after_json": canonical_json({eid: a for eid, _b, a in part}),
             }
         )
     return entries
@@ -644,8 +645,13 @@ class _NewRows:
         assert raw is not None
         cur = self.stack.enter_context(raw.cursor())
         cols = ", ".join(connection.ops.quote_name(c) for c in self._columns)
+        # A writer thread sends the rows, so this thread goes on checking the file while
+        # the socket waits for the server.
         self._copy = self.stack.enter_context(
-            cur.copy(f"COPY {connection.ops.quote_name(table)} ({cols}) FROM STDIN")
+            cur.copy(
+                f"COPY {connection.ops.quote_name(table)} ({cols}) FROM STDIN",
+                writer=QueuedLibpqWriter(cur),
+            )
         )
 
     def close(self) -> None:
@@ -800,6 +806,12 @@ def import_enterprises(
                     unchanged += 1
             if report.rows_total % 1000 == 0:
                 progress("validating", i + 1, total)
+        entries: list[dict[str, Any]] | None = None
+        file_hash = ""
+        if stream and not (report.rows_invalid and not skip_invalid):
+            # The audit text of every row, made while the writer thread sends the last rows.
+            file_hash = hashlib.sha256(path.read_bytes()).hexdigest()
+            entries = _row_audit_entries(path, file_hash, new.records, to_update)
         new.close()
         progress("validating", total, total)
 
@@ -817,7 +829,7 @@ def import_enterprises(
 
         written = len(new.records) + len(to_update)
         progress("writing", len(new.records) if stream else 0, written)
-        file_hash = hashlib.sha256(path.read_bytes()).hexdigest()
+        file_hash = file_hash or hashlib.sha256(path.read_bytes()).hexdigest()
         # The streaming transaction already holds the new rows (this is a savepoint in it);
         # on SQLite this is the import's one transaction.
         with transaction.atomic():
@@ -843,9 +855,9 @@ def import_enterprises(
                     "skipped_invalid": report.rows_invalid,
                 },
             )
-            audit_record_many(
-                actor=actor, entries=_row_audit_entries(path, file_hash, new.records, to_update)
-            )
+            if entries is None:  # new rows have their ids only now (bulk_create)
+                entries = _row_audit_entries(path, file_hash, new.records, to_update)
+            audit_record_many(actor=actor, entries=entries)
     if written >= ANALYZE_AFTER_ROWS:
         analyze(Enterprise)
     report.written = True

@@ -26,17 +26,23 @@ class Verification(models.TextChoices):
 class Enterprise(models.Model):
     uscc = models.CharField(_("统一社会信用代码"), max_length=18, unique=True)
     name = models.CharField(_("企业名称"), max_length=200)
+    # No index of their own: (town, name) and (cluster, name) below serve every lookup, and
+    # each index is one more write per row of a 200,000-row import.
     town = models.ForeignKey(
         "core.Town",
         on_delete=models.PROTECT,
         related_name="enterprises",
         verbose_name=_("所属镇街"),
+        db_index=False,
     )
+    # Nothing looks enterprises up by industry (matching reads whole rows); an index, and the
+    # pattern index Django adds for a text key, would only slow imports.
     industry = models.ForeignKey(
         "core.Industry",
         on_delete=models.PROTECT,
         related_name="enterprises",
         verbose_name=_("行业大类"),
+        db_index=False,
     )
     cluster = models.ForeignKey(
         "core.Cluster",
@@ -45,6 +51,7 @@ class Enterprise(models.Model):
         null=True,
         blank=True,
         verbose_name=_("产业集群"),
+        db_index=False,
     )
     cluster_overridden = models.BooleanField(
         _("集群为人工指定"), default=False, help_text=_("否则按行业大类自动归入集群")
