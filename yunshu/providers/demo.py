@@ -38,7 +38,7 @@ from .models import (
     Provider,
     VettingState,
 )
-from .trust import CertificateFacts, IncidentFacts, PlatformFacts, trust_score
+from .trust import IncidentFacts, PlatformFacts, certificate_facts, trust_score
 
 # (providers, products) per demo scale; `make run` uses small.
 # Some generated providers are still being vetted or suspended, and some products are drafts or
@@ -370,7 +370,7 @@ def _write_providers(
         providers.append(p)
         platform_facts: list[PlatformFacts] = []
         incident_facts: list[IncidentFacts] = []
-        cert_facts: list[CertificateFacts] = []
+        own_certificates: list[Certificate] = []
         for n in range(2 if rng.random() < 0.2 else 1):
             location, mainland, _w = rng.choices(LOCATIONS, [w for *_x, w in LOCATIONS])[0]
             platform = Platform(
@@ -445,7 +445,7 @@ def _write_providers(
                 held.append((cert_types[key], "", today + dt.timedelta(days=rng.randint(90, 1000))))
         for ctype, level, expires in held:
             issued = expires - dt.timedelta(days=365 * (3 if ctype.key == "iso27001" else 2))
-            certificates.append(
+            own_certificates.append(
                 Certificate(
                     provider=p,
                     type=ctype,
@@ -459,17 +459,14 @@ def _write_providers(
                     created_at=submitted,
                 )
             )
-            valid = status == Certificate.Status.APPROVED and expires >= today
-            cert_facts.append(
-                CertificateFacts(
-                    type_key=ctype.key,
-                    name=ctype.name_zh,
-                    mandatory=ctype.mandatory,
-                    valid=valid,
-                    expired=status == Certificate.Status.APPROVED and not valid,
-                    level=level if valid and ctype.key == "dengbao" else "",
-                )
-            )
+        certificates += own_certificates
+        # The same facts a live rating reads (trust.trust_inputs), so the reasons match.
+        approved = [c for c in own_certificates if c.status == Certificate.Status.APPROVED]
+        cert_facts = [
+            facts
+            for ctype in cert_types.values()
+            if (facts := certificate_facts(ctype, [c for c in approved if c.type == ctype], today))
+        ]
         result = trust_score(
             platforms=platform_facts, incidents=incident_facts, certificates=cert_facts
         )
