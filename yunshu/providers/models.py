@@ -138,7 +138,7 @@ class CertificateType(models.Model):
     mandatory = models.BooleanField(
         _("必备"),
         default=False,
-        help_text=_("过期后该服务商的产品从目录中隐藏"),
+        help_text=_("缺少有效证书（过期或从未登记）时该服务商的产品从目录中隐藏"),
     )
     has_level = models.BooleanField(_("有级别"), default=False)
     levels = models.JSONField(_("可选级别"), default=list, blank=True)
@@ -385,7 +385,7 @@ class Product(models.Model):
 
     class Visibility(models.TextChoices):
         VISIBLE = "visible", _("展示中")
-        HIDDEN_CERTIFICATE = "hidden_certificate", _("因必备证书过期隐藏")
+        HIDDEN_CERTIFICATE = "hidden_certificate", _("因缺少有效必备证书隐藏")
 
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="products")
     name = models.CharField(_("产品名称"), max_length=200)
