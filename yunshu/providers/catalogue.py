@@ -705,6 +705,10 @@ def product_shown_state(product: Product, provider: Provider) -> ShownState:
     if state == VettingState.REJECTED:
         return ShownState(_("不展示：入库申请未通过"), "bg-red-lt")
     if state in PENDING_STATES:
+        if product.visibility != Product.Visibility.VISIBLE:
+            return ShownState(
+                _("入库后展示"), "bg-blue-lt", _("审核通过且必备证书获认可后在公开目录中展示")
+            )
         return ShownState(_("入库后展示"), "bg-blue-lt", _("审核通过后在公开目录中展示"))
     if product.visibility != Product.Visibility.VISIBLE:
         return ShownState(

@@ -481,3 +481,11 @@ def test_a_suspended_providers_products_say_they_are_not_shown(client):
     assert "入库资格已暂停：贵单位的产品目前都不在公开目录中展示" in html
     assert "投诉未处理" in html
     assert "入库（审核通过）后" not in html  # the wording for applicants, not a suspension
+
+
+def test_a_pending_providers_uncertified_product_says_it_also_needs_the_certificate(client):
+    prov = provider(state="submitted")
+    product(prov, name="待入库产品", visibility="hidden_certificate")
+    client.force_login(provider_user(prov))
+    html = client.get("/catalogue/mine/").content.decode()
+    assert "入库后展示" in html and "审核通过且必备证书获认可后在公开目录中展示" in html
