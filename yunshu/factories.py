@@ -169,3 +169,23 @@ def product(
 
         catalogue_bump()  # as the catalogue services do, so snapshots reload
     return item
+
+
+def valid_certificate(
+    prov: Any, *, key: str = "dengbao", level: str = "三级", days: int = 365, **kw: Any
+) -> Any:
+    """An approved certificate valid for `days` more days: by default the mandatory 等保
+    filing, without which a provider's products are not shown in the catalogue."""
+    from yunshu.providers.models import Certificate, CertificateType
+
+    ctype = CertificateType.objects.get(key=key)
+    today = timezone.localdate()
+    fields: dict[str, Any] = {
+        "number": f"{key}-{_rng.randint(10_000, 99_999)}",
+        "issued_on": today - dt.timedelta(days=30),
+        "expires_on": today + dt.timedelta(days=days),
+        "status": Certificate.Status.APPROVED,
+        "level": level if ctype.has_level else "",
+    }
+    fields.update(kw)
+    return Certificate.objects.create(provider=prov, type=ctype, **fields)

@@ -1,6 +1,7 @@
-"""A new provider registers, uploads its licence, the city reviews and approves it (and names
-it a lead provider), and the provider records its 等保 certificate — in a real browser, at
-desktop and phone width. Screenshots land in var/screenshots/.
+"""A new provider registers, uploads its licence, the city returns it for more material, the
+provider adds a case and resubmits at once, the city approves it (and names it a lead
+provider), and the provider records its 等保 certificate — in a real browser, at desktop and
+phone width. Screenshots land in var/screenshots/.
 """
 
 from __future__ import annotations
@@ -54,11 +55,13 @@ def register(page: Any, base: str, uscc: str) -> None:
 
 
 def test_a_new_provider_registers_is_approved_by_the_city_and_adds_a_certificate(
-    demo_world: Any, live_server: Any, new_page: Any, screenshot: Any, pdf: Path
+    demo_world: Any, live_server: Any, new_page: Any, screenshot: Any, pdf: Path, tmp_path: Path
 ) -> None:
     from yunshu.providers.models import Certificate, Provider
 
     base = live_server.url
+    pdf_case = tmp_path / "服务案例.pdf"
+    pdf_case.write_bytes(PDF + b"case")
 
     # 1. The provider signs up on the public page and lands on “我的入库申请”.
     prov = new_page("desktop")
@@ -84,6 +87,27 @@ def test_a_new_provider_registers_is_approved_by_the_city_and_adds_a_certificate
     expect(city.locator("[data-testid=documents]")).to_contain_text("营业执照.pdf")
     city.click("[data-testid=action-start_review]")
     expect(city.locator("[data-testid=vetting-state]")).to_have_text("审核中")
+    # Returning without a reason keeps the page, marks the field and changes nothing.
+    city.click("[data-testid=action-return]")
+    expect(city.locator("[data-testid=error-reason]")).to_be_visible()
+    expect(city.locator("[data-testid=vetting-state]")).to_have_text("审核中")
+    city.fill("[data-testid=transition-reason]", "请补充一份服务案例")
+    city.click("[data-testid=action-return]")
+    expect(city.locator("[data-testid=vetting-state]")).to_have_text("待补充材料")
+
+    # 3b. The provider reads what to add, adds it and sends the application straight back.
+    prov.reload()
+    expect(prov.locator("[data-testid=vetting-reason]")).to_contain_text("服务案例")
+    prov.select_option("#id_kind", "case")
+    prov.set_input_files("#id_file", str(pdf_case))
+    prov.click("[data-testid=upload-submit]")
+    prov.click("[data-testid=resubmit]")
+    expect(prov.locator("[data-testid=vetting-state]")).to_have_text("已提交")
+    screenshot(prov, "provider", "desktop", "vetting-resubmitted")
+    city.reload()
+    city.click("[data-testid=action-start_review]")
+    # No 等保 filing yet: the page warns before the officer approves.
+    expect(city.locator("[data-testid=approval-warning]")).to_be_visible()
     city.fill("[data-testid=transition-reason]", "材料齐全，客户回访满意")
     city.click("[data-testid=action-approve]")
     expect(city.locator("[data-testid=vetting-state]")).to_have_text("已入库")

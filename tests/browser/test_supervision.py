@@ -3,7 +3,8 @@
 The provider fills a platform security profile and reports an incident (its trust grade and
 reasons appear), the enterprise files a complaint about it (the product list arrives by htmx),
 the provider answers it, and the city runs the provider's annual review: the checklist shows
-the open complaint, and a conditional verdict needs its conditions. Desktop and 375 px phone;
+the open complaint, a pass against it needs a reason, a conditional verdict needs its
+conditions and a deadline; then the city closes the complaint. Desktop and 375 px phone;
 screenshots land in var/screenshots/.
 """
 
@@ -147,17 +148,33 @@ def test_platform_incident_complaint_and_annual_review(
     expect(certificates_check.locator("[data-testid=check-result]")).to_have_text("达标")
     expect(city.locator("[data-testid=check-satisfied_customers]")).to_contain_text("新加坡 PSG")
     expect(city.locator("[data-testid=check-delivered]")).to_contain_text("等级提升")
+    city.check("input[name=verdict][value=pass]")
+    city.click("[data-testid=decide]")  # a pass against a failed check needs a reason
+    expect(city.locator("[data-testid=error-override_reason]")).to_be_visible()
     city.check("input[name=verdict][value=conditional]")
     city.click("[data-testid=decide]")
     expect(city.locator("[data-testid=error-conditions]")).to_be_visible()
+    expect(city.locator("[data-testid=error-deadline]")).to_be_visible()
     screenshot(city, "city", "desktop", "annual-review")
     city.check("input[name=verdict][value=conditional]")
     city.fill("#id_conditions", "30 天内办结报表模块延期投诉")
+    deadline = timezone.localdate() + dt.timedelta(days=30)
+    city.fill("#id_deadline", deadline.isoformat())
     city.click("[data-testid=decide]")
     expect(city.locator("[data-testid=verdict]")).to_have_text("有条件通过")
+    expect(city.locator("[data-testid=deadline]")).to_have_text(deadline.isoformat())
     review = AnnualReview.objects.get()
     assert (review.provider_id, review.year, review.verdict) == (world.pk, year, "conditional")
     screenshot(city, "city", "desktop", "annual-review-verdict")
+
+    # -- the city closes the answered complaint; its timeline says who did what ----------------
+    city.goto(f"{base}/providers/complaints/{complaint.pk}/")
+    city.fill("#text-resolve", "核实已上线，结案")
+    city.click("[data-testid=do-resolve]")
+    expect(city.locator("[data-testid=complaint-state]")).to_have_text("已解决")
+    expect(city.locator("[data-testid=timeline-step]")).to_have_count(3)
+    expect(city.locator("[data-testid=complaint-timeline]")).to_contain_text("服务商答复")
+    screenshot(city, "city", "desktop", "complaint-timeline")
 
     # -- the same pages on a phone -------------------------------------------------------------
     phone_city = new_page("phone", signed_in_as=city)
@@ -179,7 +196,7 @@ def test_platform_incident_complaint_and_annual_review(
         phone_provider.goto(f"{base}{path}")
         assert_no_horizontal_scroll(phone_provider, path)
         screenshot(phone_provider, "provider", "phone", name)
-    expect(phone_provider.locator("[data-testid=complaint-state]")).to_have_text("服务商已答复")
+    expect(phone_provider.locator("[data-testid=complaint-state]")).to_have_text("已解决")
     phone_enterprise = new_page("phone", signed_in_as=enterprise)
     phone_enterprise.goto(f"{base}/providers/complaints/new/")
     assert_no_horizontal_scroll(phone_enterprise, "complaint form")

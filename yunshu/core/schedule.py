@@ -35,7 +35,8 @@ JOBS: list[tuple[str, str, str]] = [
     (
         "trust",
         "yunshu.providers.trust.trust_tick",
-        "refresh trust ratings; resolved incidents age out after 12 months",
+        "once a day (later ticks that day do nothing): refresh trust ratings; resolved "
+        "incidents age out after 12 months",
     ),
 ]
 

@@ -8,6 +8,7 @@ from .models import (
     Certificate,
     CertificateType,
     Complaint,
+    ComplaintEvent,
     Incident,
     Platform,
     Product,
@@ -21,7 +22,7 @@ from .models import (
 class VettingEventInline(admin.TabularInline):
     model = VettingEvent
     extra = 0
-    fields = ("at", "action", "from_state", "to_state", "reason", "by")
+    fields = ("at", "action", "from_state", "to_state", "reason", "changes", "by")
     readonly_fields = fields
     can_delete = False
 
@@ -53,8 +54,17 @@ class ProviderDocumentAdmin(admin.ModelAdmin):
 
 @admin.register(CertificateType)
 class CertificateTypeAdmin(admin.ModelAdmin):
-    list_display = ("key", "name_zh", "mandatory", "has_level", "levels", "sort_order")
-    list_editable = ("mandatory", "sort_order")
+    list_display = (
+        "key",
+        "name_zh",
+        "mandatory",
+        "has_level",
+        "levels",
+        "trust_points",
+        "level_points",
+        "sort_order",
+    )
+    list_editable = ("mandatory", "trust_points", "sort_order")
 
 
 @admin.register(Certificate)
@@ -68,21 +78,21 @@ class CertificateAdmin(admin.ModelAdmin):
 
 @admin.register(Platform)
 class PlatformAdmin(admin.ModelAdmin):
-    list_display = ("name", "provider", "datacentre_location", "datacentre_mainland")
+    list_display = ("name", "provider", "datacentre_location", "datacentre_mainland", "verified_at")
     search_fields = ("name", "provider__name")
-    raw_id_fields = ("provider",)
+    raw_id_fields = ("provider", "verified_by")
 
 
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
-    list_display = ("summary", "platform", "severity", "occurred_at", "resolved_at")
-    list_filter = ("severity",)
-    raw_id_fields = ("platform", "reported_by")
+    list_display = ("summary", "platform", "severity", "source", "occurred_at", "resolved_at")
+    list_filter = ("severity", "source")
+    raw_id_fields = ("platform", "reported_by", "proposed_by")
 
 
 @admin.register(AnnualReview)
 class AnnualReviewAdmin(admin.ModelAdmin):
-    list_display = ("provider", "year", "verdict")
+    list_display = ("provider", "year", "verdict", "deadline", "provider_suspended")
     list_filter = ("year", "verdict")
     raw_id_fields = ("provider", "reviewed_by")
 
@@ -107,9 +117,18 @@ class CatalogueVersionAdmin(admin.ModelAdmin):
     list_display = ("number", "changed_at")
 
 
+class ComplaintEventInline(admin.TabularInline):
+    model = ComplaintEvent
+    extra = 0
+    fields = ("at", "action", "from_state", "to_state", "text", "by")
+    readonly_fields = fields
+    can_delete = False
+
+
 @admin.register(Complaint)
 class ComplaintAdmin(admin.ModelAdmin):
     list_display = ("subject", "enterprise", "provider", "state", "created_at")
     list_filter = ("state",)
     search_fields = ("subject", "enterprise__name", "provider__name")
     raw_id_fields = ("enterprise", "provider", "product", "created_by")
+    inlines = [ComplaintEventInline]

@@ -1,7 +1,8 @@
 """The product catalogue (小快轻准): scenes, product services, catalogue reads, comparison.
 
 Writes are keyword-only services in one transaction with their audit entry, and every one
-of them bumps the catalogue version that matching reads. Validation is one pure function
+that changes what the catalogue shows bumps the catalogue version that matching reads (a
+draft's saves do not). Validation is one pure function
 (`product_problems`) shared by the form and the services, so bad input changes nothing
 whichever way it comes in.
 """
@@ -41,6 +42,7 @@ from yunshu.core.errors import check
 from .catalogue_version import catalogue_bump
 from .models import (
     SECURITY_FEATURES,
+    Certificate,
     DataResidency,
     DeploymentMode,
     Platform,
@@ -69,9 +71,17 @@ SECURITY_KEYS = tuple(key for key, _label in SECURITY_FEATURES)
 MAX_WEEKS = 104
 MAX_PRICE = 1_000_000_000  # ¥1bn a year: beyond that a figure is a typo, not a price
 COMPARE_LIMIT = 4
+COMPARE_MIN = 2  # a comparison of one product is not one
 COMPARE_SESSION_KEY = "catalogue_compare"
 # Provider states whose users may keep their products (pending ones prepare before approval).
-MANAGING_STATES = (VettingState.SUBMITTED, VettingState.UNDER_REVIEW, VettingState.APPROVED)
+MANAGING_STATES = (
+    VettingState.SUBMITTED,
+    VettingState.UNDER_REVIEW,
+    VettingState.RETURNED,
+    VettingState.APPROVED,
+)
+# Still being vetted: products are prepared, and shown once the provider is in the pool.
+PENDING_STATES = (VettingState.SUBMITTED, VettingState.UNDER_REVIEW, VettingState.RETURNED)
 PRODUCT_FIELDS = (
     "name",
     "summary",
@@ -222,6 +232,18 @@ def price_band_problems(bands: Any) -> dict[str, list[str]]:
     return problems
 
 
+def residency_problems(deployment: Any, residency: Any) -> list[str]:
+    """Combinations of deployment and data residency that cannot both be true."""
+    if deployment == DeploymentMode.SAAS and residency == DataResidency.ON_PREMISES:
+        return [
+            _(
+                "公有云 SaaS 的数据存放在服务商的机房，不能选择“数据留在企业本地”；"
+                "数据留在企业本地的产品请选择私有化、混合或边缘部署"
+            )
+        ]
+    return []
+
+
 def product_problems(
     data: Mapping[str, Any],
     *,
@@ -252,6 +274,8 @@ def product_problems(
     ):
         if data.get(field) not in choices:
             add(field, _("请选择%(label)s") % {"label": label})
+    for message in residency_problems(data.get("deployment"), data.get("data_residency")):
+        add("data_residency", message)
     weeks = data.get("implementation_weeks")
     if not (isinstance(weeks, int) and not isinstance(weeks, bool) and 1 <= weeks <= MAX_WEEKS):
         add("implementation_weeks", _("实施周期须为 1 到 104 之间的整数（周）"))
@@ -392,8 +416,19 @@ def product_create(*, provider: Provider, data: Mapping[str, Any], by: Any) -> P
     )
     _write_relations(product, data)
     audit_record(actor=by, action="product.create", obj=product, after=_state(product))
-    catalogue_bump()
+    if status == Product.Status.PUBLISHED:
+        _hide_if_uncertified(product, by)
+        catalogue_bump()  # a draft is not in the catalogue: saving one changes nothing there
     return product
+
+
+def _hide_if_uncertified(product: Product, by: Any) -> None:
+    """Publishing while a mandatory certificate is lapsed or missing hides the product at
+    once (the same visibility state the certificate job sets), not at the next tick."""
+    from .vetting import provider_visibility_refresh
+
+    provider_visibility_refresh(provider=product.provider_id, by=by, bump=False)
+    product.refresh_from_db(fields=["visibility", "hidden_at"])
 
 
 @transaction.atomic
@@ -426,7 +461,8 @@ def product_update(*, product: Product, data: Mapping[str, Any], by: Any) -> Pro
     old, new = changed(before, _state(product))
     if new:
         audit_record(actor=by, action="product.update", obj=product, before=old, after=new)
-        catalogue_bump()
+        if product.status == Product.Status.PUBLISHED:
+            catalogue_bump()
     return product
 
 
@@ -478,7 +514,10 @@ def product_transition(*, product: Product, action: str, by: Any) -> Product:
         before={"status": before},
         after={"status": target},
     )
-    catalogue_bump()
+    if target == Product.Status.PUBLISHED:
+        _hide_if_uncertified(product, by)
+    if Product.Status.PUBLISHED in (before, target):
+        catalogue_bump()  # draft → withdrawn never touched the catalogue
     return product
 
 
@@ -557,10 +596,19 @@ def catalogue_search(
         )
     if deployment:
         qs = qs.filter(deployment=deployment)
+    if price_max is not None and price_max < 0:
+        raise ValidationError({"price_max": [_("价格上限不能为负数")]})
     if size_class in SIZE_KEYS:
         qs = qs.annotate(price_low=_price_low(size_class)).filter(price_low__isnull=False)
         if price_max is not None:
             qs = qs.filter(price_low__lte=price_max)
+    elif price_max is not None:
+        # No size chosen: the product's cheapest band counts, i.e. any band starting in budget.
+        lows = {f"low_{size}": _price_low(size) for size in SIZE_KEYS}
+        in_budget = Q()
+        for name in lows:
+            in_budget |= Q(**{f"{name}__lte": price_max})
+        qs = qs.alias(**lows).filter(in_budget)
     if weeks_max is not None:
         qs = qs.filter(implementation_weeks__lte=weeks_max)
     if residency:
@@ -621,6 +669,56 @@ def catalogue_providers() -> QuerySet[Provider]:
     )
 
 
+def valid_certificates_of(provider: Provider) -> QuerySet[Certificate]:
+    """What the public provider page lists: approved certificates that have not expired."""
+    return (
+        Certificate.objects.filter(
+            provider=provider,
+            status=Certificate.Status.APPROVED,
+            expires_on__gte=timezone.localdate(),
+        )
+        .select_related("type")
+        .order_by("type__sort_order", "-expires_on", "id")
+    )
+
+
+@dataclass(frozen=True)
+class ShownState:
+    """Whether a provider's own product is in the public catalogue now, and why not."""
+
+    label: str
+    badge: str  # Tabler badge class
+    note: str = ""
+    shown: bool = False
+
+
+def product_shown_state(product: Product, provider: Provider) -> ShownState:
+    """The real state for “我的产品”: publishing, visibility and the provider's vetting state
+    all decide it, in that order of what the provider can do about it."""
+    state = provider.vetting_state
+    if product.status != Product.Status.PUBLISHED:
+        return ShownState(_("不展示（未发布）"), "bg-secondary-lt")
+    if state == VettingState.SUSPENDED:
+        return ShownState(_("不展示：入库资格已暂停"), "bg-red-lt", _("恢复入库后自动重新展示"))
+    if state == VettingState.REVOKED:
+        return ShownState(_("不展示：已从资源池除名"), "bg-red-lt")
+    if state == VettingState.REJECTED:
+        return ShownState(_("不展示：入库申请未通过"), "bg-red-lt")
+    if state in PENDING_STATES:
+        if product.visibility != Product.Visibility.VISIBLE:
+            return ShownState(
+                _("入库后展示"), "bg-blue-lt", _("审核通过且必备证书获认可后在公开目录中展示")
+            )
+        return ShownState(_("入库后展示"), "bg-blue-lt", _("审核通过后在公开目录中展示"))
+    if product.visibility != Product.Visibility.VISIBLE:
+        return ShownState(
+            str(product.get_visibility_display()),
+            "bg-red-lt",
+            _("登记有效证书并通过审核后自动恢复展示"),
+        )
+    return ShownState(_("展示中"), "bg-green-lt", shown=True)
+
+
 def compare_products(ids: Iterable[int]) -> list[Product]:
     """The products chosen for comparison that are still in the catalogue, in the order chosen."""
     ids = list(ids)
@@ -675,12 +773,14 @@ def price_text(bands: Mapping[str, Any], size: str) -> str:
 
 def trust_reason_texts(provider: Provider) -> list[str]:
     """trust_reasons as plain sentences (for the fallback panel and the export)."""
-    from .trust import reason_text
+    from .trust import basis_text, reason_text
 
     out: list[str] = []
     for reason in provider.trust_reasons or []:
         if isinstance(reason, Mapping):
             text = reason_text(dict(reason)) if "code" in reason else str(reason.get("text", ""))
+            basis = basis_text(dict(reason))
+            text = f"{text}（{basis}）" if basis else text
             points = reason.get("points")
             out.append(f"{text}（{points:+}）" if isinstance(points, int) else text)
         else:

@@ -1,5 +1,7 @@
 """Complaints (投诉): an enterprise complains about a provider in the pool; the provider answers,
-the enterprise accepts or escalates, the city settles. ONE transition table, one service.
+the enterprise accepts or escalates (saying why), the city settles: it may close or dismiss a
+complaint from any open state. ONE transition table, one service; every step is a row of the
+complaint's timeline (ComplaintEvent).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from yunshu.core.notifications import notify
 from yunshu.enterprises.models import Enterprise
 
 from . import permissions_supervision as perms
-from .models import Complaint, Product, Provider, VettingState
+from .models import Complaint, ComplaintEvent, Product, Provider, VettingState
 from .selectors import provider_for
 from .supervision import city_people, enterprise_people, provider_people
 
@@ -35,27 +37,68 @@ class Step:
     role: str  # the side that may take it: enterprise, provider or city
     label: Any
     text_field: str = ""  # the field the action's text goes into; required when set
+    prompt: Any = ""  # what the text box asks for
 
+
+RESPONSE = gettext_lazy("答复内容")
+ESCALATION = gettext_lazy("提请市局处理的理由")
+RESOLUTION = gettext_lazy("处理结果")
+DISMISSAL = gettext_lazy("驳回理由")
 
 # (from state, action) → the step. A new state is a new row here, not a new `if` in a view.
+# The city can close or dismiss a complaint from every open state, so none stays open forever.
 TRANSITIONS: dict[tuple[str, str], Step] = {
     (S.SUBMITTED, "respond"): Step(
-        S.RESPONDED, Role.PROVIDER, gettext_lazy("答复"), "provider_response"
+        S.RESPONDED, Role.PROVIDER, gettext_lazy("答复"), "provider_response", RESPONSE
     ),
-    (S.SUBMITTED, "escalate"): Step(S.ESCALATED, Role.ENTERPRISE, gettext_lazy("提请市局处理")),
+    (S.SUBMITTED, "escalate"): Step(
+        S.ESCALATED, Role.ENTERPRISE, gettext_lazy("提请市局处理"), "escalation_reason", ESCALATION
+    ),
+    (S.SUBMITTED, "resolve"): Step(
+        S.RESOLVED, Role.CITY, gettext_lazy("直接处理解决"), "resolution", RESOLUTION
+    ),
+    (S.SUBMITTED, "dismiss"): Step(
+        S.DISMISSED, Role.CITY, gettext_lazy("驳回投诉"), "resolution", DISMISSAL
+    ),
     (S.RESPONDED, "escalate"): Step(
-        S.ESCALATED, Role.ENTERPRISE, gettext_lazy("不满意，提请市局处理")
+        S.ESCALATED,
+        Role.ENTERPRISE,
+        gettext_lazy("不满意，提请市局处理"),
+        "escalation_reason",
+        ESCALATION,
     ),
     (S.RESPONDED, "accept"): Step(S.RESOLVED, Role.ENTERPRISE, gettext_lazy("接受答复，结束投诉")),
-    (S.ESCALATED, "resolve"): Step(S.RESOLVED, Role.CITY, gettext_lazy("认定解决"), "resolution"),
-    (S.ESCALATED, "dismiss"): Step(S.DISMISSED, Role.CITY, gettext_lazy("不予支持"), "resolution"),
-    (S.SUBMITTED, "resolve"): Step(
-        S.RESOLVED, Role.CITY, gettext_lazy("直接处理解决"), "resolution"
+    (S.RESPONDED, "resolve"): Step(
+        S.RESOLVED, Role.CITY, gettext_lazy("认定已解决，结案"), "resolution", RESOLUTION
+    ),
+    (S.RESPONDED, "dismiss"): Step(
+        S.DISMISSED, Role.CITY, gettext_lazy("驳回投诉"), "resolution", DISMISSAL
+    ),
+    (S.ESCALATED, "resolve"): Step(
+        S.RESOLVED, Role.CITY, gettext_lazy("认定解决"), "resolution", RESOLUTION
+    ),
+    (S.ESCALATED, "dismiss"): Step(
+        S.DISMISSED, Role.CITY, gettext_lazy("驳回投诉"), "resolution", DISMISSAL
     ),
 }
 OPEN_STATES = (S.SUBMITTED, S.RESPONDED, S.ESCALATED)
 CLOSED_STATES = (S.RESOLVED, S.DISMISSED)
-AUDITED = ("state", "provider_response", "resolution", "closed_at")
+AUDITED = ("state", "provider_response", "escalation_reason", "resolution", "closed_at")
+
+# How each step reads on the complaint's timeline.
+EVENT_LABELS: dict[str, Any] = {
+    "file": gettext_lazy("提交投诉"),
+    "respond": gettext_lazy("服务商答复"),
+    "escalate": gettext_lazy("提请市工信局处理"),
+    "accept": gettext_lazy("企业接受答复，投诉结束"),
+    "resolve": gettext_lazy("市工信局认定解决，结案"),
+    "dismiss": gettext_lazy("市工信局驳回投诉"),
+}
+SIDE_LABELS: dict[str, Any] = {
+    Role.ENTERPRISE: gettext_lazy("企业"),
+    Role.PROVIDER: gettext_lazy("服务商"),
+    Role.CITY: gettext_lazy("市工信局"),
+}
 
 
 # -- selectors --------------------------------------------------------------------------------
@@ -115,6 +158,32 @@ def complaint_actions(user: Any, complaint: Complaint) -> list[tuple[str, Step]]
     ]
 
 
+def complaint_timeline(user: Any, complaint: Complaint) -> list[dict[str, Any]]:
+    """Who did what when, oldest first. The city sees the person; the parties see the side."""
+    city = perms.is_city(user)
+    rows = []
+    for e in complaint.events.select_related("by__organisation").order_by("at", "id"):
+        kind = str(getattr(getattr(e.by, "organisation", None), "kind", ""))
+        side = SIDE_LABELS.get(kind, "")
+        names: dict[str, Any] = {
+            Role.ENTERPRISE: complaint.enterprise.name,
+            Role.PROVIDER: complaint.provider.name,
+        }
+        who = names.get(kind, side)
+        rows.append(
+            {
+                "at": e.at,
+                "label": EVENT_LABELS.get(e.action, e.action),
+                "side": side,
+                "who": who,
+                "person": str(e.by) if city and e.by else "",
+                "text": e.text,
+                "to_state": S(e.to_state).label if e.to_state in S.values else "",
+            }
+        )
+    return rows
+
+
 def open_complaints_count(provider: Provider) -> int:
     return Complaint.objects.filter(provider=provider, state__in=OPEN_STATES).count()
 
@@ -166,6 +235,9 @@ def complaint_file(
     )
     complaint.full_clean()
     complaint.save()
+    ComplaintEvent.objects.create(
+        complaint=complaint, action="file", to_state=complaint.state, by=by, at=complaint.created_at
+    )
     audit_record(
         actor=by,
         action="complaint.file",
@@ -196,10 +268,9 @@ def complaint_transition(
         )
     text = text.strip()
     if step.text_field and not text:
-        raise ValidationError(
-            {"text": _("请填写%(what)s") % {"what": _text_label(step.text_field)}}
-        )
+        raise ValidationError({"text": _("请填写%(what)s") % {"what": step.prompt}})
     before = snapshot(locked, AUDITED)
+    from_state = locked.state
     locked.state = step.target
     if step.text_field:
         setattr(locked, step.text_field, text)
@@ -208,6 +279,15 @@ def complaint_transition(
     if step.target in CLOSED_STATES:
         locked.closed_at = now
     locked.save()
+    ComplaintEvent.objects.create(
+        complaint=locked,
+        action=action,
+        from_state=from_state,
+        to_state=step.target,
+        text=text,
+        by=by,
+        at=now,
+    )
     audit_record(
         actor=by,
         action=f"complaint.{action}",
@@ -217,10 +297,6 @@ def complaint_transition(
     )
     _tell_the_others(locked, side=side, step=step, text=text)
     return locked
-
-
-def _text_label(field: str) -> str:
-    return {"provider_response": _("答复内容"), "resolution": _("处理结果")}.get(field, field)
 
 
 def _tell_the_others(complaint: Complaint, *, side: str, step: Step, text: str) -> None:

@@ -14,7 +14,7 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import transaction
@@ -38,7 +38,7 @@ from .models import (
     Provider,
     VettingState,
 )
-from .trust import CertificateFacts, IncidentFacts, PlatformFacts, trust_score
+from .trust import IncidentFacts, PlatformFacts, certificate_facts, trust_score
 
 # (providers, products) per demo scale; `make run` uses small.
 # Some generated providers are still being vetted or suspended, and some products are drafts or
@@ -46,6 +46,9 @@ from .trust import CertificateFacts, IncidentFacts, PlatformFacts, trust_score
 # and 10,000 products in the catalogue.
 PROVIDER_SCALES = {"small": (40, 300), "city": (1_100, 11_800)}
 CITY_ENTERPRISES = 200_000
+# Ratings come from enterprises without accounts (the demo logins' own lists stay clean),
+# drawn from the first this many by id: enough variety, one cheap query at city scale.
+RATER_POOL = 5_000
 
 BRANDS = [
     "云帆", "智造", "数联", "慧工", "莞智", "领航", "启明", "星云", "精益", "捷创",
@@ -147,6 +150,7 @@ class _ProviderSpec:
     towns: list[int]
     clusters: list[Any]
     dengbao_expired_on: dt.date | None = None
+    stars: list[int] = field(default_factory=list)
     platform_ids: list[int] = field(default_factory=list)
     product_names: set[str] = field(default_factory=set)
 
@@ -239,6 +243,7 @@ def generate_providers(
     scene_keys = {s.key for s in catalogue_scenes()}
     families = [f for f in FAMILIES if f[0] in scene_keys]
     family_weights = [f[3] for f in families]
+    raters = _raters()
     taken_names = set(Provider.objects.values_list("name", flat=True)) | {DEMO_PROVIDER_NAME}
     seen_uscc = set(Provider.objects.values_list("uscc", flat=True))
 
@@ -288,6 +293,7 @@ def generate_providers(
             chunk, rng, seed=seed, today=today, now=now, cert_types=cert_types,
             dengbao=dengbao, expired={j - start for j in expired if start <= j < start + batch},
             expiring={j - start for j in expiring if start <= j < start + batch},
+            raters=raters,
         )  # fmt: skip
 
     # -- products ----------------------------------------------------------------------------
@@ -314,8 +320,78 @@ def generate_providers(
 
 
 def _analyze() -> None:
+    from yunshu.matching.models import Proposal, Rating
+
     # Without fresh statistics a 10,000-row catalogue count took 1 s (nested loops).
-    analyze(Organisation, Provider, Product, ProductScene, Platform, Certificate, Incident)
+    analyze(
+        Organisation, Provider, Product, ProductScene, Platform, Certificate, Incident,
+        Proposal, Rating,
+    )  # fmt: skip
+
+
+def _raters() -> list[int]:
+    from yunshu.enterprises.models import Enterprise
+
+    return list(
+        Enterprise.objects.filter(organisation__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:RATER_POOL]
+    )
+
+
+def rating_figures(stars: Sequence[int]) -> tuple[int, Decimal | None]:
+    """Count and average exactly as yunshu.matching.ratings.provider_rating_refresh computes
+    them from the rating rows, so a refresh finds the same figures."""
+    if not stars:
+        return 0, None
+    average = (Decimal(sum(stars)) / len(stars)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return len(stars), average
+
+
+def _delivered_ratings(
+    rng: random.Random,
+    brand: str,
+    planned: Sequence[int],
+    provider: Provider,
+    raters: Sequence[int],
+    now: dt.datetime,
+) -> list[tuple[Any, Any]]:
+    """One delivered proposal and its rating per planned star count (a Rating belongs to a
+    delivered proposal), spread between the provider's approval and now; each by a different
+    enterprise while the pool lasts."""
+    from yunshu.matching.models import Proposal, Rating
+
+    start = provider.approved_at or now - dt.timedelta(days=365)
+    span = max(1.0, (now - start).total_seconds() - 86_400 * 10)
+    who = rng.sample(list(raters), min(len(raters), len(planned)))
+    rows = []
+    for k, stars in enumerate(planned):
+        delivered = start + dt.timedelta(seconds=rng.random() * span)
+        weeks = rng.randint(2, 16)
+        created = delivered - dt.timedelta(weeks=weeks)
+        enterprise = who[k] if k < len(who) else rng.choice(raters)
+        proposal = Proposal(
+            provider=provider,
+            enterprise_id=enterprise,
+            title=f"{brand}数字化改造方案（{k + 1}）",
+            body="按诊断结果分阶段上线，含培训和一年运维。",
+            price_yuan=Decimal(rng.randrange(20_000, 400_000, 1_000)),
+            weeks=weeks,
+            state=Proposal.State.DELIVERED,
+            created_at=created,
+            decided_at=created + dt.timedelta(days=rng.randint(1, 10)),
+            delivered_at=delivered,
+        )
+        rating = Rating(
+            proposal=proposal,
+            enterprise_id=enterprise,
+            provider=provider,
+            stars=stars,
+            comment="",
+            created_at=min(now, delivered + dt.timedelta(days=rng.randint(0, 10))),
+        )
+        rows.append((proposal, rating))
+    return rows
 
 
 def _write_providers(
@@ -329,10 +405,12 @@ def _write_providers(
     dengbao: CertificateType | None,
     expired: set[int],
     expiring: set[int],
+    raters: Sequence[int] = (),
 ) -> list[Provider]:
     """Plan every row in memory (so the trust rating is known before the first insert), then
     write them in foreign-key order: organisations, providers, their M2M rows, platforms,
-    incidents, certificates."""
+    incidents, certificates, and the delivered proposals and ratings behind each provider's
+    rating figures."""
     orgs: list[Organisation] = []
     providers: list[Provider] = []
     platforms: list[Platform] = []
@@ -344,7 +422,12 @@ def _write_providers(
         )
         submitted = now - dt.timedelta(days=rng.randint(30, 700))
         in_pool = spec.state in (VettingState.APPROVED, VettingState.SUSPENDED)
-        rated = in_pool and rng.random() < 0.6
+        rated = in_pool and rng.random() < 0.6 and bool(raters)
+        if rated:
+            # Most providers have a handful of ratings, a few have dozens (about 8 on average).
+            mean, count = rng.uniform(3.2, 5.0), min(40, 1 + int(rng.expovariate(1 / 7)))
+            spec.stars = [min(5, max(1, round(rng.gauss(mean, 0.6)))) for _ in range(count)]
+        rating_count, rating_average = rating_figures(spec.stars)
         p = Provider(
             organisation=org,
             uscc=spec.uscc,
@@ -361,8 +444,8 @@ def _write_providers(
             vetting_reason="年度复核未通过，限期整改" if spec.state == "suspended" else "",
             submitted_at=submitted,
             approved_at=submitted + dt.timedelta(days=rng.randint(7, 30)) if in_pool else None,
-            rating_count=rng.randint(1, 40) if rated else 0,
-            rating_average=Decimal(f"{rng.uniform(3.2, 5.0):.2f}") if rated else None,
+            rating_count=rating_count,
+            rating_average=rating_average,
             created_at=submitted,
             updated_at=submitted,
         )
@@ -370,7 +453,7 @@ def _write_providers(
         providers.append(p)
         platform_facts: list[PlatformFacts] = []
         incident_facts: list[IncidentFacts] = []
-        cert_facts: list[CertificateFacts] = []
+        own_certificates: list[Certificate] = []
         for n in range(2 if rng.random() < 0.2 else 1):
             location, mainland, _w = rng.choices(LOCATIONS, [w for *_x, w in LOCATIONS])[0]
             platform = Platform(
@@ -445,7 +528,7 @@ def _write_providers(
                 held.append((cert_types[key], "", today + dt.timedelta(days=rng.randint(90, 1000))))
         for ctype, level, expires in held:
             issued = expires - dt.timedelta(days=365 * (3 if ctype.key == "iso27001" else 2))
-            certificates.append(
+            own_certificates.append(
                 Certificate(
                     provider=p,
                     type=ctype,
@@ -459,17 +542,14 @@ def _write_providers(
                     created_at=submitted,
                 )
             )
-            valid = status == Certificate.Status.APPROVED and expires >= today
-            cert_facts.append(
-                CertificateFacts(
-                    type_key=ctype.key,
-                    name=ctype.name_zh,
-                    mandatory=ctype.mandatory,
-                    valid=valid,
-                    expired=status == Certificate.Status.APPROVED and not valid,
-                    level=level if valid and ctype.key == "dengbao" else "",
-                )
-            )
+        certificates += own_certificates
+        # The same facts a live rating reads (trust.trust_inputs), so the reasons match.
+        approved = [c for c in own_certificates if c.status == Certificate.Status.APPROVED]
+        cert_facts = [
+            facts
+            for ctype in cert_types.values()
+            if (facts := certificate_facts(ctype, [c for c in approved if c.type == ctype], today))
+        ]
         result = trust_score(
             platforms=platform_facts, incidents=incident_facts, certificates=cert_facts
         )
@@ -501,6 +581,7 @@ def _write_providers(
         by_provider[platform.provider.pk].platform_ids.append(platform.pk)
     Incident.objects.bulk_create(incidents)
     Certificate.objects.bulk_create(certificates, batch_size=2_000)
+    ratings = _write_ratings(chunk, providers, rng, raters, now)
     audit_record_many(
         actor=None,
         entries=[
@@ -515,11 +596,34 @@ def _write_providers(
                     "platforms": len(platforms),
                     "certificates": len(certificates),
                     "incidents": len(incidents),
+                    "ratings": ratings,
                 },
             }
         ],
     )
     return providers
+
+
+def _write_ratings(
+    chunk: Sequence[_ProviderSpec],
+    providers: Sequence[Provider],
+    rng: random.Random,
+    raters: Sequence[int],
+    now: dt.datetime,
+) -> int:
+    from yunshu.matching.models import Proposal, Rating
+
+    rows = [
+        row
+        for spec, p in zip(chunk, providers, strict=True)
+        if spec.stars
+        for row in _delivered_ratings(rng, spec.brand, spec.stars, p, raters, now)
+    ]
+    Proposal.objects.bulk_create([proposal for proposal, _r in rows], batch_size=2_000)
+    for proposal, rating in rows:
+        rating.proposal = proposal  # now with its primary key
+    Rating.objects.bulk_create([rating for _p, rating in rows], batch_size=2_000)
+    return len(rows)
 
 
 def _product(
@@ -574,7 +678,10 @@ def _product(
     else:
         status = rng.choices(["published", "draft", "withdrawn"], [90, 6, 4])[0]
     created = now - dt.timedelta(days=rng.randint(1, 400))
-    hidden = spec.dengbao_expired_on is not None
+    # As the certificate job leaves them: hidden while the 等保 filing has lapsed, and a
+    # pending provider's published product hidden until its filing is approved.
+    pending = spec.state in (VettingState.SUBMITTED, VettingState.UNDER_REVIEW)
+    hidden = spec.dengbao_expired_on is not None or (pending and status == "published")
     cluster_word = clusters[0].name_zh if clusters else "中小制造"
     on_platform = deployment in ("saas", "hybrid") and spec.platform_ids
     platform_id = spec.platform_ids[0] if on_platform else None
@@ -599,7 +706,7 @@ def _product(
             timezone.make_aware(dt.datetime.combine(spec.dengbao_expired_on, dt.time(2)))
             + dt.timedelta(days=1)
             if spec.dengbao_expired_on
-            else None
+            else created if hidden else None
         ),
         created_at=created,
         updated_at=created,
@@ -747,6 +854,26 @@ DEMO_PRODUCTS: list[dict[str, Any]] = [
 ]  # fmt: skip
 
 
+# The demo provider's customers: 15 ratings averaging 4.60 (9 five-star, 6 four-star).
+DEMO_STARS = [5] * 9 + [4] * 6
+
+
+def _write_demo_ratings(rng: random.Random, provider: Provider, now: dt.datetime) -> int:
+    from yunshu.matching.models import Proposal, Rating
+
+    raters = _raters()
+    if not raters:
+        return 0
+    rows = _delivered_ratings(rng, "云启", DEMO_STARS, provider, raters, now)
+    Proposal.objects.bulk_create([proposal for proposal, _r in rows])
+    for proposal, rating in rows:
+        rating.proposal = proposal
+    Rating.objects.bulk_create([rating for _p, rating in rows])
+    count, average = rating_figures(DEMO_STARS)
+    Provider.objects.filter(pk=provider.pk).update(rating_count=count, rating_average=average)
+    return len(rows)
+
+
 @transaction.atomic
 def demo_provider_setup(*, seed: int = 2026) -> Provider | None:
     """Give the demo "provider" login's organisation an approved lead pool record with a
@@ -782,11 +909,14 @@ def demo_provider_setup(*, seed: int = 2026) -> Provider | None:
             vetting_state=VettingState.APPROVED,
             submitted_at=now - dt.timedelta(days=400),
             approved_at=now - dt.timedelta(days=380),
-            rating_count=12,
-            rating_average=Decimal("4.60"),
         )
         provider.towns_served.set(Town.objects.filter(name_zh__in=DEMO_TOWNS))
         provider.clusters_served.set(Cluster.objects.filter(key__in=DEMO_CLUSTERS))
+        rated = _write_demo_ratings(rng, provider, now)
+        if rated:
+            entries.append({"action": "demo.provider_setup", "object_type": "matching.rating",
+                            "object_id": provider.pk, "object_label": f"{rated} ratings",
+                            "after": {"ratings": rated}})  # fmt: skip
         entries.append({"action": "demo.provider_setup", "object_type": "providers.provider",
                         "object_id": provider.pk, "object_label": provider.name,
                         "after": {"vetting_state": "approved", "lead": True,

@@ -1,4 +1,6 @@
-"""Excel out for officials: annual reviews of a year, and complaints."""
+"""Excel out for officials: annual reviews of a year, complaints, the trust overview and
+security incidents. Each writes exactly the rows of the queryset it is given (the page's
+filter), in its order."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from openpyxl import Workbook
 
-from .models import AnnualReview, Complaint
+from .models import AnnualReview, Complaint, Incident, Provider, VettingState
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHECK_KEYS = ("satisfied_customers", "open_complaints", "mandatory_certificates", "delivered")
@@ -61,6 +63,7 @@ def write_complaints_xlsx(qs: QuerySet[Complaint], out: IO[bytes]) -> int:
             "投诉内容",
             "状态",
             "服务商答复",
+            "提请市局处理的理由",
             "处理结果",
             "结案时间",
         ]
@@ -79,8 +82,91 @@ def write_complaints_xlsx(qs: QuerySet[Complaint], out: IO[bytes]) -> int:
                 c.body,
                 c.get_state_display(),
                 c.provider_response,
+                c.escalation_reason,
                 c.resolution,
                 _when(c.closed_at),
+            ]
+        )
+        count += 1
+    wb.save(out)
+    return count
+
+
+def write_trust_overview_xlsx(qs: QuerySet[Provider], out: IO[bytes]) -> int:
+    """The supervision overview: grade, score, platforms, open incidents and the reasons."""
+    from .catalogue import trust_reason_texts
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("可信评级")
+    ws.append(
+        [
+            "服务商",
+            "统一社会信用代码",
+            "可信等级",
+            "评分",
+            "平台数",
+            "未处置事件",
+            "入库状态",
+            "评分依据",
+        ]
+    )
+    labels = dict(VettingState.choices)
+    count = 0
+    for p in qs.iterator(chunk_size=1000):
+        ws.append(
+            [
+                p.name,
+                p.uscc,
+                p.trust_grade,
+                p.trust_score,
+                getattr(p, "platform_count", None),
+                getattr(p, "unresolved_count", None),
+                str(labels.get(p.vetting_state, p.vetting_state)),
+                "\n".join(trust_reason_texts(p)),
+            ]
+        )
+        count += 1
+    wb.save(out)
+    return count
+
+
+def write_incidents_xlsx(qs: QuerySet[Incident], out: IO[bytes]) -> int:
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("安全事件")
+    ws.append(
+        [
+            "编号",
+            "发生时间",
+            "服务商",
+            "统一社会信用代码",
+            "平台",
+            "严重程度",
+            "事件概述",
+            "涉及客户数据",
+            "登记方",
+            "处置状态",
+            "处置完成时间",
+            "处置情况",
+            "服务商提交的处置情况（待确认）",
+        ]
+    )
+    count = 0
+    for i in qs.select_related("platform__provider").iterator(chunk_size=1000):
+        ws.append(
+            [
+                i.pk,
+                _when(i.occurred_at),
+                i.platform.provider.name,
+                i.platform.provider.uscc,
+                i.platform.name,
+                i.get_severity_display(),
+                i.summary,
+                "是" if i.data_affected else "否",
+                i.get_source_display(),
+                "已处置" if i.resolved_at else "未处置",
+                _when(i.resolved_at),
+                i.resolution,
+                "" if i.resolved_at else i.proposed_resolution,
             ]
         )
         count += 1

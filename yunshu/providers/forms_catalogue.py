@@ -19,6 +19,7 @@ from .catalogue import (
     SIZE_KEYS,
     SceneInfo,
     price_band_problems,
+    residency_problems,
     size_label,
 )
 from .models import (
@@ -64,8 +65,12 @@ class ProductForm(StyledForm, forms.Form):
     deployment = forms.ChoiceField(label=gettext_lazy("部署方式"), choices=DeploymentMode.choices)
     price_model = forms.ChoiceField(label=gettext_lazy("计费方式"), choices=PriceModel.choices)
     implementation_weeks = forms.IntegerField(label=gettext_lazy("实施周期（周）"))
+    # No default: where the data lives is the provider's statement, never a pre-ticked guess.
     data_residency = forms.ChoiceField(
-        label=gettext_lazy("数据存储位置"), choices=DataResidency.choices
+        label=gettext_lazy("数据存储位置"),
+        choices=[("", gettext_lazy("请选择数据存储位置")), *DataResidency.choices],
+        error_messages={"required": gettext_lazy("请选择数据存储位置")},
+        help_text=gettext_lazy("公有云 SaaS 的数据在服务商机房，不能选“数据留在企业本地”"),
     )
     security_features = forms.MultipleChoiceField(
         label=gettext_lazy("安全特性"),
@@ -177,6 +182,9 @@ class ProductForm(StyledForm, forms.Form):
             for message in messages:
                 self.add_error(field if field in self.fields else None, message)
         data["price_bands"] = bands
+        if "data_residency" not in self.errors:
+            for message in residency_problems(data.get("deployment"), data.get("data_residency")):
+                self.add_error("data_residency", message)
         return data
 
     def product_data(self) -> dict[str, Any]:
@@ -234,7 +242,15 @@ class CatalogueFilterForm(StyledForm, forms.Form):
         choices=[("", gettext_lazy("全部规模")), *SIZE_CLASSES],
     )
     price_max = forms.IntegerField(
-        label=gettext_lazy("价格上限（元/年）"), required=False, min_value=0, max_value=MAX_PRICE
+        label=gettext_lazy("价格上限（元/年）"),
+        required=False,
+        min_value=0,
+        max_value=MAX_PRICE,
+        error_messages={
+            "min_value": gettext_lazy("价格上限不能为负数"),
+            "invalid": gettext_lazy("价格上限须为整数（元/年）"),
+        },
+        help_text=gettext_lazy("未选企业规模时，按产品最低一档报价比较"),
     )
     weeks_max = forms.IntegerField(
         label=gettext_lazy("实施周期不超过（周）"), required=False, min_value=1, max_value=MAX_WEEKS
@@ -271,7 +287,14 @@ class CatalogueFilterForm(StyledForm, forms.Form):
     def _data(self) -> dict[str, Any]:
         if self.is_valid():
             return self.cleaned_data
-        # A bad field (say a negative ceiling) is dropped; the others still filter.
+        # A bad field (say a negative ceiling) does not filter, and says so next to it and
+        # above the results; the others still filter.
+        for name in self.errors:
+            if name in self.fields:
+                widget = self.fields[name].widget
+                css = widget.attrs.get("class", "")
+                if "is-invalid" not in css:
+                    widget.attrs["class"] = f"{css} is-invalid".strip()
         return {k: v for k, v in getattr(self, "cleaned_data", {}).items() if k not in self.errors}
 
     def filters(self) -> dict[str, Any]:

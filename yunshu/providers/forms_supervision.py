@@ -77,6 +77,11 @@ class IncidentResolveForm(StyledForm, forms.Form):
         help_text=_("留空则为现在"),
     )
 
+    def __init__(self, *args: Any, propose: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if propose:  # the provider's proposal: the city sets the time when it confirms
+            del self.fields["resolved_at"]
+
 
 STATE_CHOICES = [("", _("全部")), ("open", _("未处置")), ("resolved", _("已处置"))]
 
@@ -120,6 +125,18 @@ class ReviewDecisionForm(StyledForm, forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("有条件通过时必填"),
     )
+    deadline = forms.DateField(
+        label=_("整改期限"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("有条件通过时必填：服务商须在此日期前完成整改"),
+    )
+    override_reason = forms.CharField(
+        label=_("判定通过的理由"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("清单有未达标项而仍判定通过时必填，记录在复核结论中"),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -127,11 +144,11 @@ class ReviewDecisionForm(StyledForm, forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if (
-            data.get("verdict") == AnnualReview.Verdict.CONDITIONAL
-            and not (data.get("conditions") or "").strip()
-        ):
-            self.add_error("conditions", _("有条件通过时必须写明整改条件"))
+        if data.get("verdict") == AnnualReview.Verdict.CONDITIONAL:
+            if not (data.get("conditions") or "").strip():
+                self.add_error("conditions", _("有条件通过时必须写明整改条件"))
+            if not data.get("deadline") and "deadline" not in self.errors:
+                self.add_error("deadline", _("有条件通过时必须定下整改期限"))
         return data
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from django import forms
-from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.password_validation import (
+    password_validators_help_text_html,
+    validate_password,
+)
+from django.core import exceptions as django_exceptions
 from django.utils.translation import gettext_lazy as _
 
 from yunshu.core import uscc as uscc_rules
@@ -13,6 +17,7 @@ from yunshu.core.forms import StyledForm
 from yunshu.core.models import Cluster, Town
 
 from .models import CertificateType, Provider, ProviderDocument, VettingState
+from .vetting import certificate_problems, phone_problem, upload_check
 
 PROFILE_FIELDS = (
     "name",
@@ -33,6 +38,9 @@ def _checkboxes(field: forms.Field) -> None:
 class ProfileForm(StyledForm, forms.Form):
     """The profile a provider keeps: who it is, where and for which clusters it serves."""
 
+    # Required, though not by the field itself (ticking 所有镇街 also answers it): marked so.
+    required_marks: ClassVar[frozenset[str]] = frozenset({"towns_served"})
+
     name = forms.CharField(label=_("服务商名称"), max_length=200)
     summary = forms.CharField(
         label=_("简介"), max_length=300, help_text=_("一句话说明主营的数字化产品和服务")
@@ -42,7 +50,11 @@ class ProfileForm(StyledForm, forms.Form):
     )
     website = forms.URLField(label=_("网站"), required=False, assume_scheme="https")
     contact_name = forms.CharField(label=_("联系人"), max_length=50)
-    contact_phone = forms.CharField(label=_("联系电话"), max_length=30)
+    contact_phone = forms.CharField(
+        label=_("联系电话"),
+        max_length=30,
+        help_text=_("11 位手机号，或带区号的固定电话（如 0769-22123456）"),
+    )
     address = forms.CharField(label=_("地址"), max_length=300, required=False)
     all_towns = forms.BooleanField(label=_("服务全市所有镇街"), required=False)
     towns_served = forms.ModelMultipleChoiceField(
@@ -50,7 +62,10 @@ class ProfileForm(StyledForm, forms.Form):
         label=_("服务镇街"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text=_("有本地服务团队或网点的镇街，用于为企业匹配就近的服务商"),
+        help_text=_(
+            "有本地服务团队或网点的镇街，用于为企业匹配就近的服务商；"
+            "至少选一个，或勾选“服务全市所有镇街”"
+        ),
     )
     clusters_served = forms.ModelMultipleChoiceField(
         Cluster.objects.all(),
@@ -63,6 +78,13 @@ class ProfileForm(StyledForm, forms.Form):
         super().__init__(*args, **kwargs)
         _checkboxes(self.fields["towns_served"])
         _checkboxes(self.fields["clusters_served"])
+
+    def clean_contact_phone(self) -> str:
+        phone = self.cleaned_data["contact_phone"].strip()
+        problem = phone_problem(phone)
+        if problem:
+            raise forms.ValidationError(problem)
+        return phone
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -94,6 +116,11 @@ class ProviderRegisterForm(ProfileForm):
     password = forms.CharField(label=_("密码"), widget=forms.PasswordInput)
 
     field_order = ["uscc", "name"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The rules are shown before the first try, not only after a refusal.
+        self.fields["password"].help_text = password_validators_help_text_html()
 
     def clean_uscc(self) -> str:
         return _clean_uscc(self.cleaned_data["uscc"])
@@ -212,11 +239,30 @@ class CertificateForm(StyledForm, forms.Form):
             f"{t.name}（{_('必备')}）" if t.mandatory else t.name
         )
 
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data.get("file")
+        if upload is not None:
+            try:
+                upload_check(upload)
+            except django_exceptions.ValidationError as exc:
+                raise forms.ValidationError(exc.message_dict.get("file", exc.messages)) from None
+        return upload
+
     def clean(self) -> dict[str, Any]:
+        # Level and dates are checked together with the fields' own checks, so a person sees
+        # every problem in one go, not one per submit.
         data = super().clean() or {}
-        type_ = data.get("type")
-        if type_ is not None and type_.has_level and not data.get("level"):
-            self.add_error("level", _("请选择级别"))
+        problems = certificate_problems(
+            type=data.get("type"),
+            level=data.get("level") or "",
+            number=data.get("number") or ("-" if "number" in self.errors else ""),
+            issued_on=data.get("issued_on"),
+            expires_on=data.get("expires_on"),
+        )
+        for name, messages in problems.items():
+            if name not in self.errors:
+                for message in messages:
+                    self.add_error(name, message)
         return data
 
 

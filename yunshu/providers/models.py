@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 class VettingState(models.TextChoices):
     SUBMITTED = "submitted", _("已提交")
     UNDER_REVIEW = "under_review", _("审核中")
+    RETURNED = "returned", _("待补充材料")
     APPROVED = "approved", _("已入库")
     REJECTED = "rejected", _("未通过")
     SUSPENDED = "suspended", _("已暂停")
@@ -87,6 +88,8 @@ class VettingEvent(models.Model):
     from_state = models.CharField(max_length=20)
     to_state = models.CharField(max_length=20)
     reason = models.CharField(_("理由"), max_length=500, blank=True)
+    # Profile and lead-flag changes: {field: [before, after]} (the state does not move).
+    changes = models.JSONField(_("变更内容"), default=dict, blank=True)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -133,10 +136,25 @@ class CertificateType(models.Model):
     name_zh = models.CharField(_("中文名称"), max_length=100)
     name_en = models.CharField(_("英文名称"), max_length=200)
     mandatory = models.BooleanField(
-        _("必备"), default=False, help_text=_("过期后该服务商的产品从目录中隐藏")
+        _("必备"),
+        default=False,
+        help_text=_("缺少有效证书（过期或从未登记）时该服务商的产品从目录中隐藏"),
     )
     has_level = models.BooleanField(_("有级别"), default=False)
     levels = models.JSONField(_("可选级别"), default=list, blank=True)
+    # What a valid (approved, unexpired) certificate adds to the trust rating; see
+    # docs/trust-rating.md. level_points overrides it per level, e.g. {"三级": 30}.
+    trust_points = models.PositiveSmallIntegerField(
+        _("可信评级加分"),
+        default=0,
+        help_text=_("有效证书在可信评级中的加分；有级别的证书，未在“各级别加分”中列出的级别按此计"),
+    )
+    level_points = models.JSONField(
+        _("各级别加分"),
+        default=dict,
+        blank=True,
+        help_text=_('例如 {"三级": 30, "二级": 20}'),
+    )
     sort_order = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -152,6 +170,21 @@ class CertificateType(models.Model):
         from django.utils.translation import get_language
 
         return self.name_en if (get_language() or "").startswith("en") else self.name_zh
+
+    def points_for(self, level: str = "") -> int:
+        """Trust points of a valid certificate of this type at this level."""
+        table = self.level_points if isinstance(self.level_points, dict) else {}
+        value = table.get(str(level or "").strip(), self.trust_points)
+        try:
+            return max(0, int(value))
+        except (TypeError, ValueError):
+            return int(self.trust_points)
+
+    @property
+    def earns_points(self) -> bool:
+        return self.trust_points > 0 or any(
+            isinstance(v, int) and v > 0 for v in (self.level_points or {}).values()
+        )
 
 
 class Certificate(models.Model):
@@ -212,6 +245,17 @@ class Platform(models.Model):
     exit_plan = models.TextField(_("退出与数据返还方案"), blank=True)
     data_return_days = models.PositiveIntegerField(_("数据返还期限（天）"), null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
+    # The facts above are the provider's own word until the city checks them; a later edit by
+    # the provider clears the check.
+    verified_at = models.DateTimeField(_("核实时间"), null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("核实人"),
+    )
 
     class Meta:
         verbose_name = _("平台安全档案")
@@ -229,7 +273,15 @@ class Incident(models.Model):
         HIGH = "high", _("重大")
         CRITICAL = "critical", _("特别重大")
 
+    class Source(models.TextChoices):
+        PROVIDER = "provider", _("服务商报告")
+        CITY = "city", _("市工信局登记")
+
     platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="incidents")
+    # Who recorded it decides who may close it: the city closes what the city recorded.
+    source = models.CharField(
+        _("登记方"), max_length=10, choices=Source.choices, default=Source.PROVIDER
+    )
     occurred_at = models.DateTimeField(_("发生时间"))
     severity = models.CharField(_("严重程度"), max_length=10, choices=Severity.choices)
     summary = models.CharField(_("事件概述"), max_length=300)
@@ -240,6 +292,12 @@ class Incident(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     reported_at = models.DateTimeField(default=timezone.now)
+    # A provider's account of how it handled a city-recorded incident, for the city to confirm.
+    proposed_resolution = models.TextField(_("服务商提交的处置情况"), blank=True)
+    proposed_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("安全事件")
@@ -261,6 +319,11 @@ class AnnualReview(models.Model):
     checklist = models.JSONField(_("复核清单"), default=list)
     verdict = models.CharField(_("结论"), max_length=12, choices=Verdict.choices)
     conditions = models.TextField(_("整改条件"), blank=True)
+    deadline = models.DateField(_("整改期限"), null=True, blank=True)
+    # Why the officer passed a provider the checklist did not pass (required then).
+    override_reason = models.TextField(_("不按清单结论的理由"), blank=True)
+    # A fail suspends the provider through the vetting table; recorded for the review page.
+    provider_suspended = models.BooleanField(_("已据此暂停入库资格"), default=False)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -322,7 +385,7 @@ class Product(models.Model):
 
     class Visibility(models.TextChoices):
         VISIBLE = "visible", _("展示中")
-        HIDDEN_CERTIFICATE = "hidden_certificate", _("因必备证书过期隐藏")
+        HIDDEN_CERTIFICATE = "hidden_certificate", _("因缺少有效必备证书隐藏")
 
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="products")
     name = models.CharField(_("产品名称"), max_length=200)
@@ -425,7 +488,7 @@ class Complaint(models.Model):
         RESPONDED = "responded", _("服务商已答复")
         ESCALATED = "escalated", _("已提请市局处理")
         RESOLVED = "resolved", _("已解决")
-        DISMISSED = "dismissed", _("不予支持")
+        DISMISSED = "dismissed", _("已驳回")
 
     enterprise = models.ForeignKey(
         "enterprises.Enterprise", on_delete=models.CASCADE, related_name="complaints"
@@ -440,6 +503,7 @@ class Complaint(models.Model):
         _("状态"), max_length=12, choices=State.choices, default=State.SUBMITTED, db_index=True
     )
     provider_response = models.TextField(_("服务商答复"), blank=True)
+    escalation_reason = models.TextField(_("提请市局处理的理由"), blank=True)
     resolution = models.TextField(_("处理结果"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
@@ -459,3 +523,25 @@ class Complaint(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state not in (self.State.RESOLVED, self.State.DISMISSED)
+
+
+class ComplaintEvent(models.Model):
+    """One row per step of a complaint: the timeline of who did what, when."""
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=20)
+    from_state = models.CharField(max_length=12, blank=True)
+    to_state = models.CharField(max_length=12)
+    text = models.TextField(_("说明"), blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("投诉处理记录")
+        verbose_name_plural = _("投诉处理记录")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id} {self.action}"

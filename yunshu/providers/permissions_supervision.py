@@ -56,11 +56,41 @@ def can_report_incident(user: Any, platform: Platform) -> Decision:
 
 
 def can_resolve_incident(user: Any, incident: Incident) -> Decision:
-    if not (is_city(user) or _own_provider(user, incident.platform.provider)):
-        return False, _("只有该平台的服务商或市工信局可以登记处置情况")
+    """The city closes any incident; a provider only those it reported itself (closing one
+    the city recorded would cut its own penalty on its own word)."""
     if incident.resolved_at is not None:
         return False, _("该事件已处置完毕")
+    if is_city(user):
+        return True, ""
+    if _own_provider(user, incident.platform.provider):
+        if incident.source == Incident.Source.PROVIDER:
+            return True, ""
+        return False, _(
+            "该事件由市工信局登记，须由市工信局认定处置完毕；您可以提交处置情况供其确认"
+        )
+    return False, _("只有该平台的服务商或市工信局可以登记处置情况")
+
+
+def can_propose_incident_resolution(user: Any, incident: Incident) -> Decision:
+    if incident.resolved_at is not None:
+        return False, _("该事件已处置完毕")
+    if incident.source != Incident.Source.CITY or not _own_provider(
+        user, incident.platform.provider
+    ):
+        return False, _("只有该平台的服务商可以为市工信局登记的事件提交处置情况")
     return True, ""
+
+
+def can_verify_platform(user: Any, platform: Platform) -> Decision:
+    if is_city(user):
+        return True, ""
+    return False, _("只有市工信局可以核实平台安全档案")
+
+
+def can_export_supervision(user: Any) -> Decision:
+    if is_city(user):
+        return True, ""
+    return False, _("只有市工信局可以导出监管数据")
 
 
 def can_review_providers(user: Any) -> Decision:

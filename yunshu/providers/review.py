@@ -2,8 +2,9 @@
 
 The city opens a review for a provider and year and sees a computed checklist; its verdict
 (pass / conditional / fail) is stored with the checklist as it stood, audited and notified.
-One review per provider per year (a unique constraint makes a double click safe). A failed
-review points the officer to the vetting page; suspension itself belongs to vetting.
+One review per provider per year (a unique constraint makes a double click safe). A pass
+needs every check passed or a recorded reason; a conditional pass its conditions and a
+deadline; a fail suspends the provider through the vetting transition table.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.db.models import QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from yunshu.core.audit import audit_record, snapshot
 from yunshu.core.errors import check
@@ -116,6 +118,14 @@ def review_checklist(
     ]
 
 
+CHECK_LABELS: dict[str, Any] = {
+    "satisfied_customers": gettext_lazy("满意客户"),
+    "open_complaints": gettext_lazy("未解决的投诉"),
+    "mandatory_certificates": gettext_lazy("必备证书有效"),
+    "delivered": gettext_lazy("交付成效"),
+}
+
+
 def checklist_rows(
     items: list[dict[str, Any]] | list[CheckItem], year: int
 ) -> list[dict[str, Any]]:
@@ -203,28 +213,85 @@ def _check_year(year: int) -> None:
         )
 
 
+MAX_DEADLINE_DAYS = 366
+FAIL_REASON = gettext_lazy("年度复核未通过")
+
+
+def verdict_problems(
+    *,
+    verdict: str,
+    items: list[CheckItem],
+    conditions: str,
+    deadline: dt.date | None,
+    override_reason: str,
+    today: dt.date,
+) -> dict[str, str]:
+    """What a verdict still needs (pure): a pass against a failed check needs a recorded
+    reason; a conditional pass needs its conditions and a deadline to meet them by."""
+    problems: dict[str, str] = {}
+    if verdict not in AnnualReview.Verdict.values:
+        return {"verdict": _("请选择复核结论")}
+    passed = all(i.passed for i in items)
+    if verdict == AnnualReview.Verdict.PASS and not passed and not override_reason:
+        failed = "、".join(str(CHECK_LABELS.get(i.key, i.key)) for i in items if not i.passed)
+        problems["override_reason"] = _(
+            "清单有未达标项（%(items)s）：要判定通过，请写明理由（将记录在复核结论中）"
+        ) % {"items": failed}
+    if verdict == AnnualReview.Verdict.CONDITIONAL:
+        if not conditions:
+            problems["conditions"] = _("有条件通过时必须写明整改条件")
+        if deadline is None:
+            problems["deadline"] = _("有条件通过时必须定下整改期限")
+        elif deadline <= today:
+            problems["deadline"] = _("整改期限应晚于今天")
+        elif deadline > today + dt.timedelta(days=MAX_DEADLINE_DAYS):
+            problems["deadline"] = _("整改期限不能超过一年")
+    return problems
+
+
 @transaction.atomic
 def review_decide(
-    *, provider: Provider, year: int, verdict: str, conditions: str = "", by: Any
+    *,
+    provider: Provider,
+    year: int,
+    verdict: str,
+    conditions: str = "",
+    deadline: dt.date | None = None,
+    override_reason: str = "",
+    by: Any,
 ) -> AnnualReview:
-    """Record the verdict with the checklist as it stands now."""
+    """Record the verdict with the checklist as it stands now.
+
+    pass: every check passed, or an override reason is recorded; conditional: conditions
+    and a deadline; fail: the provider is suspended through the vetting transition table
+    (reason 年度复核未通过), in the same transaction."""
+    from .vetting import provider_transition
+
     check(perms.can_review_provider(by, provider))
     _check_year(year)
-    conditions = conditions.strip()
-    if verdict not in AnnualReview.Verdict.values:
-        raise ValidationError({"verdict": _("请选择复核结论")})
-    if verdict == AnnualReview.Verdict.CONDITIONAL and not conditions:
-        raise ValidationError({"conditions": _("有条件通过时必须写明整改条件")})
+    conditions, override_reason = conditions.strip(), override_reason.strip()
     existing = AnnualReview.objects.filter(provider=provider, year=year).first()
     if existing is not None:
         raise AlreadyReviewed(existing)
-    items = [asdict(i) for i in review_checklist(provider, year)]
+    checklist = review_checklist(provider, year)
+    problems = verdict_problems(
+        verdict=verdict,
+        items=checklist,
+        conditions=conditions,
+        deadline=deadline,
+        override_reason=override_reason,
+        today=timezone.localdate(),
+    )
+    if problems:
+        raise ValidationError(problems)
     review = AnnualReview(
         provider=provider,
         year=year,
-        checklist=items,
+        checklist=[asdict(i) for i in checklist],
         verdict=verdict,
         conditions=conditions,
+        deadline=deadline if verdict == AnnualReview.Verdict.CONDITIONAL else None,
+        override_reason=override_reason,
         reviewed_by=by,
     )
     try:
@@ -233,17 +300,47 @@ def review_decide(
     except IntegrityError:
         # Two officers (or one double click) at the same moment: the first one stands.
         raise AlreadyReviewed(AnnualReview.objects.get(provider=provider, year=year)) from None
+    state = (
+        Provider.objects.select_for_update().filter(pk=provider.pk).values_list("vetting_state")
+    )[0][0]
+    if verdict == AnnualReview.Verdict.FAIL and state == VettingState.APPROVED:
+        provider_transition(
+            provider=provider,
+            action="suspend",
+            by=by,
+            reason=str(FAIL_REASON),
+            expected_state=VettingState.APPROVED,
+        )
+        review.provider_suspended = True
+        review.save(update_fields=["provider_suspended"])
     audit_record(
         actor=by,
         action="review.decide",
         obj=review,
-        after=snapshot(review, ("provider", "year", "verdict", "conditions", "checklist")),
+        after=snapshot(
+            review,
+            (
+                "provider",
+                "year",
+                "verdict",
+                "conditions",
+                "deadline",
+                "override_reason",
+                "provider_suspended",
+                "checklist",
+            ),
+        ),
     )
+    body = conditions
+    if review.deadline:
+        body += "\n" + _("整改期限：%(d)s") % {"d": review.deadline.isoformat()}
+    if review.provider_suspended:
+        body += "\n" + _("入库资格已据此暂停，整改后请联系市工信局。")
     notify(
         recipients=provider_people(provider.pk),
         subject=_("%(year)s 年度复核结论：%(verdict)s")
         % {"year": year, "verdict": review.get_verdict_display()},
-        body=conditions,
+        body=body.strip(),
         url=reverse("providers:review_detail", args=[review.pk]),
     )
     return review

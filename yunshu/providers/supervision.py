@@ -143,6 +143,21 @@ def providers_supervised_by(user: Any) -> QuerySet[Provider]:
     return qs.filter(pk=mine.pk) if mine is not None else qs.none()
 
 
+GRADE_FILTERS = ("A", "B", "C", "D")
+
+
+def supervision_overview_filter(
+    qs: QuerySet[Provider], *, grade: str = "", q: str = ""
+) -> QuerySet[Provider]:
+    """The overview's rows, in its order: the page and its Excel export read the same."""
+    if grade in GRADE_FILTERS:
+        qs = qs.filter(trust_grade=grade)
+    q = q.strip()
+    if q:
+        qs = qs.filter(name__icontains=q)
+    return qs.order_by("trust_score", "name", "id")
+
+
 # -- validation -------------------------------------------------------------------------------
 
 
@@ -210,10 +225,40 @@ def platform_update(*, platform: Platform, by: Any, data: dict[str, Any]) -> Pla
     if before == after:
         return locked
     locked.updated_at = timezone.now()
-    locked.save()
     old, new = changed(before, after)
+    if locked.verified_at is not None:
+        # What the city checked is no longer what the profile says.
+        old["verified_at"], new["verified_at"] = locked.verified_at, None
+        locked.verified_at, locked.verified_by = None, None
+    locked.save()
     audit_record(actor=by, action="platform.update", obj=locked, before=old, after=new)
     provider_trust_refresh(provider=locked.provider)
+    return locked
+
+
+@transaction.atomic
+def platform_verify(*, platform: Platform, by: Any) -> Platform:
+    """The city has checked the profile against evidence: its trust reasons stop saying
+    "self-declared" (a later edit by the provider undoes this)."""
+    check(perms.can_verify_platform(by, platform))
+    locked = Platform.objects.select_for_update().select_related("provider").get(pk=platform.pk)
+    if locked.verified_at is not None:
+        return locked  # a double click
+    locked.verified_at, locked.verified_by = timezone.now(), by
+    locked.save(update_fields=["verified_at", "verified_by"])
+    audit_record(
+        actor=by,
+        action="platform.verify",
+        obj=locked,
+        before={"verified_at": None},
+        after={"verified_at": locked.verified_at, "verified_by": by.pk},
+    )
+    provider_trust_refresh(provider=locked.provider)
+    notify(
+        recipients=provider_people(locked.provider_id),
+        subject=_("平台安全档案已经市工信局核实：%(p)s") % {"p": locked.name},
+        url=reverse("providers:platform_detail", args=[locked.pk]),
+    )
     return locked
 
 
@@ -272,6 +317,7 @@ def incident_report(
         resolved_at=resolved_at,
         resolution=resolution,
         reported_by=by,
+        source=Incident.Source.CITY if perms.is_city(by) else Incident.Source.PROVIDER,
     )
     incident.full_clean()
     incident.save()
@@ -303,20 +349,25 @@ def incident_report(
 def incident_resolve(
     *, incident: Incident, by: Any, resolution: str, resolved_at: dt.datetime | None = None
 ) -> Incident:
+    """Record that an incident is handled. The city may close any incident; a provider only
+    one it reported itself (for a city-recorded one it proposes, and the city confirms)."""
     locked = (
         Incident.objects.select_for_update()
         .select_related("platform__provider")
         .get(pk=incident.pk)
     )
-    check((perms.is_city(by) or perms.can_edit_platform(by, locked.platform)[0], ""))
-    if locked.resolved_at is not None:
-        raise ValidationError(_("该事件已处置完毕"))
+    city = perms.is_city(by)
+    check((city or perms.can_edit_platform(by, locked.platform)[0], ""))
+    allowed, reason = perms.can_resolve_incident(by, locked)
+    if not allowed:
+        raise ValidationError(reason)
     resolution = resolution.strip()
     if not resolution:
         raise ValidationError({"resolution": _("请填写处置情况")})
     resolved_at = resolved_at or timezone.now()
     _check_times(locked.occurred_at, resolved_at)
-    before = snapshot(locked, ("resolved_at", "resolution"))
+    fields = ("resolved_at", "resolution", "proposed_resolution")
+    before = snapshot(locked, fields)
     locked.resolved_at, locked.resolution = resolved_at, resolution
     locked.save(update_fields=["resolved_at", "resolution"])
     audit_record(
@@ -324,11 +375,54 @@ def incident_resolve(
         action="incident.resolve",
         obj=locked,
         before=before,
-        after=snapshot(locked, ("resolved_at", "resolution")),
+        after=snapshot(locked, fields),
     )
     provider_trust_refresh(provider=locked.platform.provider)
     url = reverse("providers:incident_detail", args=[locked.pk])
     subject = _("安全事件已处置：%(summary)s") % {"summary": locked.summary}
-    people = provider_people(locked.platform.provider_id) if perms.is_city(by) else city_people()
+    people = provider_people(locked.platform.provider_id) if city else city_people()
     notify(recipients=people, subject=subject, body=resolution, url=url)
+    return locked
+
+
+@transaction.atomic
+def incident_resolution_propose(*, incident: Incident, by: Any, resolution: str) -> Incident:
+    """The provider says how it handled an incident the city recorded; nothing about the
+    rating changes until the city confirms it by resolving the incident."""
+    locked = (
+        Incident.objects.select_for_update()
+        .select_related("platform__provider")
+        .get(pk=incident.pk)
+    )
+    check((perms.can_edit_platform(by, locked.platform)[0], ""))
+    allowed, reason = perms.can_propose_incident_resolution(by, locked)
+    if not allowed:
+        raise ValidationError(reason)
+    resolution = resolution.strip()
+    if not resolution:
+        raise ValidationError({"resolution": _("请填写处置情况")})
+    if resolution == locked.proposed_resolution:
+        return locked  # the same text sent twice
+    fields = ("proposed_resolution", "proposed_at")
+    before = snapshot(locked, fields)
+    locked.proposed_resolution, locked.proposed_at, locked.proposed_by = (
+        resolution,
+        timezone.now(),
+        by,
+    )
+    locked.save(update_fields=["proposed_resolution", "proposed_at", "proposed_by"])
+    audit_record(
+        actor=by,
+        action="incident.propose_resolution",
+        obj=locked,
+        before=before,
+        after=snapshot(locked, fields),
+    )
+    notify(
+        recipients=city_people(),
+        subject=_("%(provider)s 提交了安全事件的处置情况，请确认：%(summary)s")
+        % {"provider": locked.platform.provider.name, "summary": locked.summary},
+        body=resolution,
+        url=reverse("providers:incident_detail", args=[locked.pk]),
+    )
     return locked

@@ -4,7 +4,9 @@ that stores it on the Provider row.
 Formula (docs/trust-rating.md explains each input and which defaults are assumptions):
   platform part   up to 50  — the weakest platform counts (data-centre location, encryption,
                               backup RPO/RTO, exit and data-return plan)
-  certificates    up to 50  — valid approved 等保 (三级 30 / 二级 20), ISO/IEC 27001 12, 可信云 8
+  certificates    up to 50  — each valid approved certificate earns its type's trust points
+                              (CertificateType.trust_points / level_points: seeded 等保 三级 30 /
+                              二级 20, ISO/IEC 27001 12, 可信云 8), capped at 50
   penalties                 — a mandatory certificate missing (−20) or expired (−40); each security
                               incident by severity, more when unresolved or customer data was hit
   score = clamp(sum, 0, 100); grade A ≥ 85, B ≥ 65, C ≥ 45, D below.
@@ -20,6 +22,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 # -- the formula's constants ------------------------------------------------------------------
@@ -43,11 +46,9 @@ PLATFORM_MAX = (
     + RETURN_DAYS_POINTS
 )
 
-DENGBAO_KEY = "dengbao"
-DENGBAO_LEVEL_POINTS = {"四级": 30, "三级": 30, "二级": 20}
-DENGBAO_OTHER_LEVEL_POINTS = 10  # a filing whose level is not recorded
-CERTIFICATE_POINTS = {"iso27001": 12, "trusted_cloud": 8}
-CERTIFICATE_MAX = max(DENGBAO_LEVEL_POINTS.values()) + sum(CERTIFICATE_POINTS.values())
+# Each certificate type carries its own points (CertificateType.trust_points and
+# level_points, editable data); together they never earn more than this.
+CERTIFICATE_MAX = 50
 
 MANDATORY_MISSING_PENALTY = 20
 MANDATORY_EXPIRED_PENALTY = 40
@@ -99,6 +100,34 @@ REASON_TEXT: dict[str, Any] = {
     "incidents_resolved": _("近 12 个月内 %(count)s 起已处置的%(severity)s安全事件"),
     "incidents_data": _("（其中 %(data)s 起涉及客户数据）"),
     "no_incidents": _("近 12 个月无安全事件，也没有未处置的事件"),
+    "certificate": _("有效的%(name)s"),
+    "certificate_level": _("有效的%(name)s，%(level)s"),
+    "certificate_missing": _("没有有效的%(name)s"),
+    "certificates_capped": _("证书加分合计超过 %(max)s 分，按 %(max)s 分计"),
+}
+# Reasons that rest on the platform profile the provider filled in itself.
+PLATFORM_CODES = frozenset(
+    {
+        "mainland",
+        "offshore",
+        "transit_on",
+        "transit_off",
+        "rest_on",
+        "rest_off",
+        "rpo",
+        "rpo_missing",
+        "rto",
+        "rto_missing",
+        "exit_plan",
+        "exit_plan_missing",
+        "return_days",
+        "return_days_slow",
+        "return_days_missing",
+    }
+)
+BASIS_TEXT: dict[str, Any] = {
+    "self_declared": _("服务商自报"),
+    "verified": _("市工信局已核实"),
 }
 
 
@@ -116,6 +145,7 @@ class PlatformFacts:
     rto_hours: int | None = None
     exit_plan: bool = False
     data_return_days: int | None = None
+    verified: bool = False  # the city checked the profile; otherwise the provider's own word
 
 
 @dataclass(frozen=True)
@@ -128,14 +158,19 @@ class IncidentFacts:
 
 @dataclass(frozen=True)
 class CertificateFacts:
-    """One certificate type's standing for the provider: valid = approved and not expired."""
+    """One certificate type's standing for the provider: valid = approved and not expired.
+
+    points is what a valid certificate of the type earns (at the best valid level); a type
+    with no points is listed only when it is mandatory and missing."""
 
     type_key: str
     name: str
     mandatory: bool = False
     valid: bool = False
     expired: bool = False  # an approved one of this type existed and has run out
-    level: str = ""  # the best valid level, for 等保
+    level: str = ""  # the best valid level, for types with levels
+    points: int = 0
+    name_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -168,12 +203,27 @@ def reason_text(reason: dict[str, Any]) -> str:
     params = dict(reason.get("params") or {})
     if params.get("severity") in SEVERITY_LABELS:
         params["severity"] = str(SEVERITY_LABELS[params["severity"]])
+    if params.get("name_en") and (get_language() or "").startswith("en"):
+        params["name"] = params["name_en"]
     text = str(template)
     with contextlib.suppress(KeyError, TypeError, ValueError):
         text = text % params
     if code.startswith("incidents_") and params.get("data"):
         text += str(REASON_TEXT["incidents_data"]) % params
     return text
+
+
+def reason_basis(reason: dict[str, Any]) -> str:
+    """Whose word a reason rests on: "self_declared" or "verified" for platform facts, ""
+    for facts the platform records itself (certificates the city approved, incidents)."""
+    if str(reason.get("code", "")) not in PLATFORM_CODES:
+        return ""
+    return "verified" if (reason.get("params") or {}).get("verified") else "self_declared"
+
+
+def basis_text(reason: dict[str, Any]) -> str:
+    basis = reason_basis(reason)
+    return str(BASIS_TEXT[basis]) if basis else ""
 
 
 def grade_for(score: int) -> str:
@@ -194,7 +244,7 @@ def _band(hours: int | None, bands: Sequence[tuple[int, int]]) -> int:
 
 def platform_reasons(p: PlatformFacts) -> list[Reason]:
     """The points one platform earns, each with its reason."""
-    name = {"platform": p.name}
+    name: dict[str, Any] = {"platform": p.name, "verified": p.verified}
     out = [
         Reason("mainland", MAINLAND_POINTS, {**name, "location": p.location})
         if p.mainland
@@ -244,32 +294,33 @@ def _platform_part(platforms: Sequence[PlatformFacts]) -> list[Reason]:
     return head + platform_reasons(worst)
 
 
-def _dengbao_points(level: str) -> int:
-    return DENGBAO_LEVEL_POINTS.get(level.strip(), DENGBAO_OTHER_LEVEL_POINTS)
+def name_of(cert: CertificateFacts) -> dict[str, str]:
+    return {"name": cert.name, "name_en": cert.name_en} if cert.name_en else {"name": cert.name}
 
 
 def _certificate_part(certificates: Sequence[CertificateFacts]) -> list[Reason]:
-    by_key = {c.type_key: c for c in certificates}
     out: list[Reason] = []
-    dengbao = by_key.get(DENGBAO_KEY)
-    if dengbao is not None and dengbao.valid:
-        level = dengbao.level or "—"
-        out.append(Reason("dengbao", _dengbao_points(dengbao.level), {"level": level}))
-    else:
-        out.append(Reason("dengbao_missing", 0))
-    for key, points in CERTIFICATE_POINTS.items():
-        cert = by_key.get(key)
-        out.append(Reason(key, points) if cert and cert.valid else Reason(f"{key}_missing", 0))
+    for cert in certificates:
+        if cert.points <= 0:
+            continue
+        name = name_of(cert)
+        if not cert.valid:
+            out.append(Reason("certificate_missing", 0, name))
+        elif cert.level:
+            out.append(Reason("certificate_level", cert.points, {**name, "level": cert.level}))
+        else:
+            out.append(Reason("certificate", cert.points, name))
+    earned = sum(r.points for r in out)
+    if earned > CERTIFICATE_MAX:
+        out.append(
+            Reason("certificates_capped", CERTIFICATE_MAX - earned, {"max": CERTIFICATE_MAX})
+        )
     for cert in certificates:
         if cert.mandatory and not cert.valid:
             if cert.expired:
-                out.append(
-                    Reason("mandatory_expired", -MANDATORY_EXPIRED_PENALTY, {"name": cert.name})
-                )
+                out.append(Reason("mandatory_expired", -MANDATORY_EXPIRED_PENALTY, name_of(cert)))
             else:
-                out.append(
-                    Reason("mandatory_missing", -MANDATORY_MISSING_PENALTY, {"name": cert.name})
-                )
+                out.append(Reason("mandatory_missing", -MANDATORY_MISSING_PENALTY, name_of(cert)))
     return out
 
 
@@ -326,9 +377,10 @@ def trust_score(
 
 
 def trust_inputs(
-    provider: Any, *, today: dt.date | None = None
+    provider: Any, *, today: dt.date | None = None, types: Sequence[Any] | None = None
 ) -> tuple[list[PlatformFacts], list[IncidentFacts], list[CertificateFacts]]:
-    """The provider's platforms, incidents and certificates as plain facts, as of today."""
+    """The provider's platforms, incidents and certificates as plain facts, as of today.
+    types: the certificate types, when the caller already read them (a batch)."""
     from .models import Certificate, CertificateType, Incident, Platform
 
     today = today or timezone.localdate()
@@ -343,6 +395,7 @@ def trust_inputs(
             rto_hours=p.backup_rto_hours,
             exit_plan=bool(p.exit_plan.strip()),
             data_return_days=p.data_return_days,
+            verified=p.verified_at is not None,
         )
         for p in Platform.objects.filter(provider=provider).order_by("name", "id")
     ]
@@ -358,38 +411,55 @@ def trust_inputs(
     approved = list(
         Certificate.objects.filter(provider=provider, status=Certificate.Status.APPROVED)
     )
-    certificates: list[CertificateFacts] = []
-    for ctype in CertificateType.objects.all():
-        mine = [c for c in approved if c.type_id == ctype.pk]
-        valid = [c for c in mine if c.expires_on >= today]
-        if not mine and not ctype.mandatory:
-            continue
-        best = max((c.level for c in valid), key=_dengbao_points, default="")
-        certificates.append(
-            CertificateFacts(
-                type_key=ctype.key,
-                name=ctype.name_zh,
-                mandatory=ctype.mandatory,
-                valid=bool(valid),
-                expired=bool(mine) and not valid,
-                level=best if ctype.key == DENGBAO_KEY else "",
-            )
+    certificates = [
+        facts
+        for ctype in (types if types is not None else CertificateType.objects.all())
+        if (
+            facts := certificate_facts(ctype, [c for c in approved if c.type_id == ctype.pk], today)
         )
+    ]
     return platforms, incidents, certificates
 
 
-def provider_trust(provider: Any, *, today: dt.date | None = None) -> TrustResult:
-    platforms, incidents, certificates = trust_inputs(provider, today=today)
+def certificate_facts(
+    ctype: Any, approved: Sequence[Any], today: dt.date
+) -> CertificateFacts | None:
+    """One type's standing from its approved certificates (None: nothing to say about it)."""
+    valid = [c for c in approved if c.expires_on >= today]
+    if not approved and not ctype.mandatory and not ctype.earns_points:
+        return None
+    best = max(valid, key=lambda c: ctype.points_for(c.level), default=None)
+    if best is not None:
+        points, level = ctype.points_for(best.level), best.level if ctype.has_level else ""
+    else:  # what a valid one would earn: says whether the type is listed as missing
+        points, level = int(ctype.earns_points), ""
+    return CertificateFacts(
+        type_key=ctype.key,
+        name=ctype.name_zh,
+        name_en=ctype.name_en,
+        mandatory=ctype.mandatory,
+        valid=bool(valid),
+        expired=bool(approved) and not valid,
+        level=level,
+        points=points,
+    )
+
+
+def provider_trust(
+    provider: Any, *, today: dt.date | None = None, types: Sequence[Any] | None = None
+) -> TrustResult:
+    platforms, incidents, certificates = trust_inputs(provider, today=today, types=types)
     return trust_score(platforms=platforms, incidents=incidents, certificates=certificates)
 
 
-def _store(provider: Any, today: dt.date | None = None) -> bool:
-    """Write the rating onto the row (audited when score or grade moves); True if it changed."""
+def _store(provider: Any, today: dt.date | None = None, types: Sequence[Any] | None = None) -> bool:
+    """Write the rating onto the row; True (and audited) only when score, grade or a reason
+    changed, so an unchanged rating writes nothing and moves no version."""
     from yunshu.core.audit import audit_record
 
     from .models import Provider
 
-    result = provider_trust(provider, today=today)
+    result = provider_trust(provider, today=today, types=types)
     reasons = [r.as_json() for r in result.reasons]
     row = (
         Provider.objects.select_for_update()
@@ -404,33 +474,30 @@ def _store(provider: Any, today: dt.date | None = None) -> bool:
         result.grade,
         reasons,
     )
-    if row == {"trust_score": result.score, "trust_grade": result.grade, "trust_reasons": reasons}:
+    after = {"trust_score": result.score, "trust_grade": result.grade, "trust_reasons": reasons}
+    if row == after:
         return False
-    Provider.objects.filter(pk=provider.pk).update(
-        trust_score=result.score, trust_grade=result.grade, trust_reasons=reasons
-    )
-    if (row["trust_score"], row["trust_grade"]) != (result.score, result.grade):
-        audit_record(
-            actor=None,
-            action="provider.trust_refresh",
-            obj=provider,
-            before={"trust_score": row["trust_score"], "trust_grade": row["trust_grade"]},
-            after={"trust_score": result.score, "trust_grade": result.grade},
-        )
+    Provider.objects.filter(pk=provider.pk).update(**after)
+    audit_record(actor=None, action="provider.trust_refresh", obj=provider, before=row, after=after)
     return True
 
 
 @transaction.atomic
-def provider_trust_refresh(*, provider: Any) -> None:
-    """Recompute and store provider.trust_score / trust_grade / trust_reasons, bump the catalogue.
+def provider_trust_refresh(*, provider: Any, bump: bool = True) -> bool:
+    """Recompute and store provider.trust_score / trust_grade / trust_reasons; True if the
+    rating changed, and only then is the catalogue version bumped (bump=False: the caller
+    bumps it once for its whole write).
 
-    Called after any change to platforms, incidents or certificates, and daily (incidents age
-    out of the 12-month window and certificates expire without any write).
+    Called after any change to platforms, incidents or certificates, on approval into the
+    pool, and by the daily job (incidents age out of the 12-month window and certificates
+    expire without any write).
     """
     from .catalogue_version import catalogue_bump
 
-    _store(provider)
-    catalogue_bump()
+    changed = _store(provider)
+    if changed and bump:
+        catalogue_bump()
+    return changed
 
 
 def trust_refresh_all(today: dt.date | None = None) -> int:
@@ -438,18 +505,57 @@ def trust_refresh_all(today: dt.date | None = None) -> int:
 
     Bumps the catalogue once at the end, and only when something changed."""
     from .catalogue_version import catalogue_bump
-    from .models import Provider
+    from .models import CertificateType, Provider
 
+    types = list(CertificateType.objects.all())
     changed = 0
     for pk in Provider.objects.values_list("pk", flat=True).iterator():
         with transaction.atomic():
             provider = Provider.objects.only("pk", "name").get(pk=pk)
-            changed += _store(provider, today)
+            changed += _store(provider, today, types)
     if changed:
         catalogue_bump()
     return changed
 
 
+TRUST_MARKER = "trust-daily"  # object_id of the job's daily audit entry
+
+
+def _done_today(today: dt.date) -> bool:
+    from yunshu.core.models import AuditEntry
+
+    last = (
+        AuditEntry.objects.filter(object_type="schedule", object_id=TRUST_MARKER)
+        .order_by("-seq")
+        .values_list("after", flat=True)
+        .first()
+    )
+    if not (last and isinstance(last, dict) and last.get("day")):
+        return False
+    return dt.date.fromisoformat(str(last["day"])) >= today
+
+
 def trust_tick(today: dt.date) -> dict[str, int]:
-    """The scheduled job (yunshu.core.schedule): idempotent, decides from the data alone."""
-    return {"trust_changed": trust_refresh_all(today)}
+    """The scheduled job (yunshu.core.schedule), run every tick but working once a day:
+    the first tick of a day refreshes every rating and records the day; later ticks that
+    day find the record and do nothing (like the certificate job's daily part)."""
+    from yunshu.core.audit import audit_record
+
+    if _done_today(today):
+        return {"trust_changed": 0, "trust_checked": 0}
+    from .models import Provider
+
+    checked = Provider.objects.count()
+    changed = trust_refresh_all(today)
+    with transaction.atomic():
+        if _done_today(today):  # another scheduler finished first: its entry stands
+            return {"trust_changed": changed, "trust_checked": checked}
+        audit_record(
+            actor=None,
+            action="schedule.trust_daily",
+            object_type="schedule",
+            object_id=TRUST_MARKER,
+            object_label=str(today),
+            after={"day": today, "providers": checked, "changed": changed},
+        )
+    return {"trust_changed": changed, "trust_checked": checked}

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -20,7 +22,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -75,6 +77,9 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
     (S.UNDER_REVIEW, "approve"): Transition(
         S.APPROVED, CITY, False, gettext_lazy("审核通过，纳入资源池"), "success"
     ),
+    (S.UNDER_REVIEW, "return"): Transition(
+        S.RETURNED, CITY, True, gettext_lazy("退回补充材料"), "warning"
+    ),
     (S.UNDER_REVIEW, "reject"): Transition(
         S.REJECTED, CITY, True, gettext_lazy("不予通过"), "danger"
     ),
@@ -83,6 +88,11 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
         S.APPROVED, CITY, False, gettext_lazy("恢复入库"), "success"
     ),
     (S.SUSPENDED, "revoke"): Transition(S.REVOKED, CITY, True, gettext_lazy("除名"), "danger"),
+    # Back for more material: the provider edits and sends it again at once, no waiting.
+    (S.RETURNED, "resubmit"): Transition(
+        S.SUBMITTED, PROVIDER, False, gettext_lazy("材料已补充，重新提交"), "primary"
+    ),
+    # A final rejection: the provider may apply again after reapply_wait_days().
     (S.REJECTED, "resubmit"): Transition(
         S.SUBMITTED, PROVIDER, False, gettext_lazy("重新申请入库"), "primary"
     ),
@@ -93,16 +103,45 @@ ACTION_ROLES: dict[str, frozenset[str]] = {}
 for (_state, _action), _t in TRANSITIONS.items():
     ACTION_ROLES[_action] = ACTION_ROLES.get(_action, frozenset()) | _t.roles
 
-# How each recorded action reads in the history ("submit" is the first application).
+# How each recorded action reads in the history ("submit" is the first application; the last
+# three change no state: a profile edit and the lead-provider flag).
 ACTION_LABELS: dict[str, StrOrPromise] = {
     "submit": gettext_lazy("提交入库申请"),
     "start_review": gettext_lazy("开始审核"),
     "approve": gettext_lazy("审核通过"),
+    "return": gettext_lazy("退回补充材料"),
     "reject": gettext_lazy("未通过"),
     "suspend": gettext_lazy("已暂停"),
     "reinstate": gettext_lazy("已恢复"),
     "revoke": gettext_lazy("已除名"),
-    "resubmit": gettext_lazy("重新申请"),
+    "resubmit": gettext_lazy("重新提交申请"),
+    "profile_change": gettext_lazy("修改资料"),
+    "lead_set": gettext_lazy("设为牵引单位"),
+    "lead_unset": gettext_lazy("取消牵引单位"),
+}
+
+# The notification each action sends (to the provider, and to the other city officers).
+NOTICES: dict[str, StrOrPromise] = {
+    "start_review": gettext_lazy("%(n)s的入库申请已开始审核"),
+    "approve": gettext_lazy("%(n)s已通过审核，纳入服务商资源池"),
+    "return": gettext_lazy("%(n)s的入库申请被退回补充材料"),
+    "reject": gettext_lazy("%(n)s的入库申请未通过"),
+    "suspend": gettext_lazy("%(n)s的入库资格已暂停"),
+    "reinstate": gettext_lazy("%(n)s的入库资格已恢复"),
+    "revoke": gettext_lazy("%(n)s已从服务商资源池除名"),
+    "resubmit": gettext_lazy("%(n)s重新提交了入库申请"),
+}
+
+# What the person who pressed the button reads afterwards.
+DONE_MESSAGES: dict[str, StrOrPromise] = {
+    "start_review": gettext_lazy("已开始审核"),
+    "approve": gettext_lazy("审核通过，已纳入资源池"),
+    "return": gettext_lazy("已退回补充材料，服务商会收到通知"),
+    "reject": gettext_lazy("已作出不予通过的决定，服务商会收到通知"),
+    "suspend": gettext_lazy("已暂停该服务商的入库资格"),
+    "reinstate": gettext_lazy("已恢复该服务商的入库资格"),
+    "revoke": gettext_lazy("已将该服务商除名"),
+    "resubmit": gettext_lazy("已重新提交入库申请"),
 }
 
 # What the provider should do next, per state (shown on “我的入库申请”).
@@ -113,11 +152,17 @@ NEXT_STEPS: dict[str, StrOrPromise] = {
     S.UNDER_REVIEW: gettext_lazy(
         "市工信局正在审核，可能与您联系核实材料、回访已服务的客户或请您演示产品。请保持联系方式畅通。"
     ),
+    S.RETURNED: gettext_lazy(
+        "市工信局退回了申请，请按下方意见修改资料、上传材料或登记证书，"
+        "完成后点“材料已补充，重新提交”，无需等待。"
+    ),
     S.APPROVED: gettext_lazy(
         "已纳入资源池，可以发布产品。请保持必备证书有效：到期前 30 天会提醒您，"
         "过期后产品将暂时从目录中隐藏，新证书认可后自动恢复。"
     ),
-    S.REJECTED: gettext_lazy("申请未通过，理由见下。请按理由完善材料，等待期满后可以重新申请。"),
+    S.REJECTED: gettext_lazy(
+        "申请未通过，这是最终结论，理由见下。等待期满后可以重新申请，请按理由完善后再申请。"
+    ),
     S.SUSPENDED: gettext_lazy(
         "入库资格已暂停，产品不在目录中展示。请按暂停理由整改并告知市工信局，核实后予以恢复。"
     ),
@@ -127,6 +172,7 @@ NEXT_STEPS: dict[str, StrOrPromise] = {
 STATE_BADGES: dict[str, str] = {
     S.SUBMITTED: "bg-blue-lt",
     S.UNDER_REVIEW: "bg-yellow-lt",
+    S.RETURNED: "bg-orange-lt",
     S.APPROVED: "bg-green-lt",
     S.REJECTED: "bg-red-lt",
     S.SUSPENDED: "bg-orange-lt",
@@ -143,6 +189,8 @@ PROFILE_FIELDS = (
     "address",
 )
 AUDITED_FIELDS = ("uscc", *PROFILE_FIELDS, "vetting_state", "vetting_reason")
+# Who the provider says it is: a change is written into its vetting history and the city told.
+IDENTITY_FIELDS = ("name", "website", "contact_name", "contact_phone", "address")
 
 
 def reapply_wait_days() -> int:
@@ -187,22 +235,96 @@ def provider_members(provider: Provider) -> list[Any]:
     )
 
 
-def _tell_provider(provider: Provider, subject: str, body: str = "") -> None:
+def _without(people: list[Any], actor: Any) -> list[Any]:
+    """Nobody is told of what they just did themselves."""
+    actor_id = getattr(actor, "pk", None)
+    return [u for u in people if actor_id is None or u.pk != actor_id]
+
+
+def _tell_provider(provider: Provider, subject: str, body: str = "", *, actor: Any = None) -> None:
     notify(
-        recipients=provider_members(provider),
+        recipients=_without(provider_members(provider), actor),
         subject=subject,
         body=body,
         url=reverse("providers:application"),
     )
 
 
-def _tell_city(provider: Provider, subject: str, body: str = "", url: str = "") -> None:
+def _tell_city(
+    provider: Provider, subject: str, body: str = "", url: str = "", *, actor: Any = None
+) -> None:
     notify(
-        recipients=city_officers(),
+        recipients=_without(city_officers(), actor),
         subject=subject,
         body=body,
         url=url or reverse("providers:vetting_detail", args=[provider.pk]),
     )
+
+
+# -- checks on what a provider declares (pure) ------------------------------------------------
+
+MOBILE = re.compile(r"1[3-9]\d{9}")
+LANDLINE = re.compile(r"0\d{2,3}-?\d{7,8}(-\d{1,6})?")
+SERVICE_LINE = re.compile(r"[48]00-?\d{3}-?\d{4}")
+
+
+def phone_problem(value: str) -> str:
+    """Why a contact phone number is not one (empty when it is): a mobile, a landline with its
+    area code, or a 400/800 service line; spaces and a +86 prefix are allowed."""
+    number = re.sub(r"[\s()（）]", "", str(value or ""))
+    number = re.sub(r"^(\+?86)-?(?=1\d{10}$)", "", number)
+    if any(p.fullmatch(number) for p in (MOBILE, LANDLINE, SERVICE_LINE)):
+        return ""
+    return str(
+        _(
+            "联系电话格式不正确：请填写 11 位手机号（如 13800138000）"
+            "或带区号的固定电话（如 0769-22123456）"
+        )
+    )
+
+
+def _same_name(a: str, b: str) -> bool:
+    def norm(text: str) -> str:
+        return "".join(unicodedata.normalize("NFKC", text or "").split())
+
+    return norm(a) == norm(b)
+
+
+def registration_warnings(provider: Provider) -> list[str]:
+    """What the city should check before it approves: the credit code names a registered
+    enterprise under another name, was issued outside the city, or another provider uses
+    the same name. Warnings, not errors: a branch office or a rename can explain each."""
+    from yunshu.enterprises.models import Enterprise
+
+    out: list[str] = []
+    registered = Enterprise.objects.filter(uscc=provider.uscc).values_list("name", flat=True)
+    for name in registered[:1]:
+        if not _same_name(name, provider.name):
+            out.append(
+                _(
+                    "该统一社会信用代码在企业名录中登记的名称是「%(e)s」，"
+                    "与申请名称「%(p)s」不一致，请核实是否更名或冒用"
+                )
+                % {"e": name, "p": provider.name}
+            )
+    city = getattr(settings, "YUNSHU_CITY", {}) or {}
+    home = str(city.get("area_code") or uscc_rules.DONGGUAN_AREA)
+    area = provider.uscc[2:8]
+    if len(provider.uscc) == uscc_rules.LENGTH and area != home:
+        out.append(
+            _(
+                "信用代码的登记机关行政区划为 %(area)s，不是%(city)s（%(home)s）："
+                "该单位在外地登记，请核实其在本地的服务能力"
+            )
+            % {"area": area, "city": city.get("name") or "", "home": home}
+        )
+    namesakes = Provider.objects.exclude(pk=provider.pk).filter(name__iexact=provider.name.strip())
+    for other in namesakes.order_by("pk")[:5]:
+        out.append(
+            _("另有服务商使用相同名称：%(n)s（信用代码 %(c)s，%(s)s）")
+            % {"n": other.name, "c": other.uscc, "s": S(other.vetting_state).label}
+        )
+    return out
 
 
 # -- registration and profile -----------------------------------------------------------------
@@ -239,6 +361,8 @@ def _provider_create(
     unknown = set(profile) - set(PROFILE_FIELDS)
     if unknown:
         raise ValidationError({sorted(unknown)[0]: _("该字段不可填写")})
+    if profile.get("contact_phone") and phone_problem(profile["contact_phone"]):
+        raise ValidationError({"contact_phone": phone_problem(profile["contact_phone"])})
     now = timezone.now()
     provider = Provider(
         organisation=organisation,
@@ -362,7 +486,10 @@ def provider_apply(
 
 @transaction.atomic
 def provider_profile_update(*, provider: Provider, by: Any, data: dict[str, Any]) -> Provider:
-    """The provider's administrator edits its profile; towns and clusters feed matching."""
+    """The provider's administrator edits its profile; towns and clusters feed matching.
+
+    A change of identity (name, website, contact, address) is written into the vetting
+    history with before and after, and the city is told: the pool vetted who it was."""
     check(permissions.can_edit_provider_profile(by, provider))
     locked = Provider.objects.select_for_update().get(pk=provider.pk)
     towns_before = _m2m_ids(locked.towns_served.all())
@@ -378,6 +505,8 @@ def provider_profile_update(*, provider: Provider, by: Any, data: dict[str, Any]
         if name not in PROFILE_FIELDS:
             raise ValidationError({name: _("该字段不可修改")})
         setattr(locked, name, value)
+    if "contact_phone" in data and locked.contact_phone and phone_problem(locked.contact_phone):
+        raise ValidationError({"contact_phone": phone_problem(locked.contact_phone)})
     locked.full_clean(exclude=["uscc", "organisation"])
     after = {
         **snapshot(locked, PROFILE_FIELDS),
@@ -387,7 +516,8 @@ def provider_profile_update(*, provider: Provider, by: Any, data: dict[str, Any]
     old, new = changed(before, after)
     if not new:
         return locked
-    locked.updated_at = timezone.now()
+    now = timezone.now()
+    locked.updated_at = now
     locked.save()
     if towns is not None:
         locked.towns_served.set(towns)
@@ -396,9 +526,43 @@ def provider_profile_update(*, provider: Provider, by: Any, data: dict[str, Any]
     if "name" in new:
         Organisation.objects.filter(pk=locked.organisation_id).update(name=locked.name[:200])
     audit_record(actor=by, action="provider.update", obj=locked, before=old, after=new)
+    identity = {f: [old[f], new[f]] for f in IDENTITY_FIELDS if f in new}
+    if identity:
+        VettingEvent.objects.create(
+            provider=locked,
+            action="profile_change",
+            from_state=locked.vetting_state,
+            to_state=locked.vetting_state,
+            changes=identity,
+            by=by,
+            at=now,
+        )
+        _tell_city(
+            locked,
+            _("%(n)s修改了资料：%(fields)s")
+            % {
+                "n": old.get("name") or locked.name,
+                "fields": "、".join(str(field_label(f)) for f in identity),
+            },
+            "\n".join(
+                f"{field_label(f)}：{b or '—'} → {a or '—'}" for f, (b, a) in identity.items()
+            ),
+            actor=by,
+        )
     if {"towns_served", "clusters_served", "name"} & set(new):
         catalogue_bump()
     return locked
+
+
+def field_label(name: str) -> StrOrPromise:
+    """A history change's field in the reader's words."""
+    if name == "is_lead_provider":
+        return gettext_lazy("牵引单位")
+    try:
+        field = Provider._meta.get_field(name)
+    except Exception:  # an old history row may name a field that no longer exists
+        return name
+    return getattr(field, "verbose_name", name)  # type: ignore[no-any-return]
 
 
 @transaction.atomic
@@ -419,9 +583,18 @@ def lead_provider_set(*, provider: Provider, lead: bool, by: Any) -> Provider:
         before={"is_lead_provider": org.is_lead_provider},
         after={"is_lead_provider": lead},
     )
+    VettingEvent.objects.create(
+        provider=locked,
+        action="lead_set" if lead else "lead_unset",
+        from_state=locked.vetting_state,
+        to_state=locked.vetting_state,
+        changes={"is_lead_provider": [org.is_lead_provider, lead]},
+        by=by,
+    )
     _tell_provider(
         locked,
         _("贵单位已被设为牵引单位") if lead else _("贵单位的牵引单位资格已取消"),
+        actor=by,
     )
     catalogue_bump()
     locked.organisation.is_lead_provider = lead
@@ -436,7 +609,7 @@ def reapply_allowed_from(provider: Provider) -> dt.date | None:
     if provider.vetting_state != S.REJECTED:
         return None
     rejected_at = (
-        VettingEvent.objects.filter(provider=provider, to_state=S.REJECTED)
+        VettingEvent.objects.filter(provider=provider, action="reject")
         .order_by("-at", "-id")
         .values_list("at", flat=True)
         .first()
@@ -470,7 +643,7 @@ def provider_transition(
     if transition is None:
         raise ValidationError(
             _("服务商当前状态为“%(s)s”，不能执行“%(a)s”。")
-            % {"s": S(current).label, "a": ACTION_LABELS.get(action, action)}
+            % {"s": S(current).label, "a": action_verb(action)}
         )
     reason = (reason or "").strip()
     if transition.reason_required and not reason:
@@ -509,20 +682,30 @@ def provider_transition(
         from_state=current,
         to_state=transition.target,
         reason=reason,
+        changes={"is_lead_provider": [True, False]} if "is_lead_provider" in after else {},
         by=by,
         at=now,
     )
     audit_record(actor=by, action=f"provider.{action}", obj=locked, before=before, after=after)
-    subject = _("服务商入库：%(n)s %(a)s（%(s)s）") % {
-        "n": locked.name,
-        "a": ACTION_LABELS[action],
-        "s": S(transition.target).label,
-    }
+    subject = str(NOTICES[action]) % {"n": locked.name}
     body = _("理由：%(r)s") % {"r": reason} if reason else ""
-    _tell_provider(locked, subject, body)
-    _tell_city(locked, subject, body)
+    _tell_provider(locked, subject, body, actor=by)
+    _tell_city(locked, subject, body, actor=by)
+    if transition.target == S.APPROVED:
+        # In the pool now: its rating is shown at once, and products without a valid
+        # mandatory certificate are hidden at once (not at the next tick).
+        provider_visibility_refresh(provider=locked, by=by, bump=False)
+        _trust_refresh(locked, bump=False)
     catalogue_bump()
     return locked
+
+
+def action_verb(action: str) -> StrOrPromise:
+    """The button's words for an action (the history's words are ACTION_LABELS)."""
+    for (_from, name), transition in TRANSITIONS.items():
+        if name == action:
+            return transition.label
+    return ACTION_LABELS.get(action, action)
 
 
 # -- uploads: documents and certificate files -------------------------------------------------
@@ -626,6 +809,41 @@ def document_upload(*, provider: Provider, kind: str, upload: Any, by: Any) -> P
 # -- certificates -----------------------------------------------------------------------------
 
 
+def certificate_problems(
+    *,
+    type: CertificateType | None,
+    level: str,
+    number: str,
+    issued_on: dt.date | None,
+    expires_on: dt.date | None,
+    today: dt.date | None = None,
+) -> dict[str, list[str]]:
+    """Everything wrong with a certificate's fields, by field (empty when it may be recorded).
+    Pure apart from the clock; the form and the service share it."""
+    today = today or timezone.localdate()
+    problems: dict[str, list[str]] = {}
+
+    def add(name: str, message: str) -> None:
+        problems.setdefault(name, []).append(message)
+
+    if not number.strip():
+        add("number", _("请填写证书编号"))
+    if type is not None:
+        if type.has_level:
+            if level not in [str(lv) for lv in type.levels]:
+                add("level", _("请选择级别：%(l)s") % {"l": "、".join(map(str, type.levels))})
+        elif level:
+            add("level", _("该类证书没有级别"))
+    if issued_on is not None and issued_on > today:
+        add("issued_on", _("发证日期不能晚于今天"))
+    if expires_on is not None:
+        if issued_on is not None and expires_on <= issued_on:
+            add("expires_on", _("有效期至必须晚于发证日期"))
+        elif expires_on < today:
+            add("expires_on", _("该证书已过期，请登记有效的证书"))
+    return problems
+
+
 @transaction.atomic
 def certificate_add(
     *,
@@ -639,36 +857,40 @@ def certificate_add(
     issuer: str = "",
     upload: Any = None,
 ) -> Certificate:
-    """The provider records a certificate; it counts once the city has approved it."""
+    """The provider records a certificate; it counts once the city has approved it.
+
+    Every problem is reported at once (level, dates, file). A renewal keeps its number (a
+    等保 filing number stays the same): only the same type, number and expiry is a duplicate.
+    """
     check(permissions.can_add_certificate(by, provider))
     number, level, issuer = number.strip(), (level or "").strip(), (issuer or "").strip()
-    if not number:
-        raise ValidationError({"number": _("请填写证书编号")})
-    if type.has_level:
-        if level not in type.levels:
-            raise ValidationError(
-                {"level": _("请选择级别：%(l)s") % {"l": "、".join(map(str, type.levels))}}
-            )
-    elif level:
-        raise ValidationError({"level": _("该类证书没有级别")})
-    today = timezone.localdate()
-    if issued_on > today:
-        raise ValidationError({"issued_on": _("发证日期不能晚于今天")})
-    if expires_on <= issued_on:
-        raise ValidationError({"expires_on": _("有效期至必须晚于发证日期")})
-    if expires_on < today:
-        raise ValidationError({"expires_on": _("该证书已过期，请登记有效的证书")})
-    checked = upload_check(upload) if upload is not None else None
+    problems = certificate_problems(
+        type=type, level=level, number=number, issued_on=issued_on, expires_on=expires_on
+    )
+    checked = None
+    if upload is not None:
+        try:
+            checked = upload_check(upload)
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                problems.setdefault(name, []).extend(messages)
+    if problems:
+        raise ValidationError(problems)
     locked = Provider.objects.select_for_update().get(pk=provider.pk)
     duplicate = (
-        Certificate.objects.filter(provider=locked, type=type, number=number)
+        Certificate.objects.filter(provider=locked, type=type, number=number, expires_on=expires_on)
         .exclude(status=Certificate.Status.REJECTED)
         .first()
     )
     if duplicate is not None:
-        if duplicate.status == Certificate.Status.PENDING and duplicate.expires_on == expires_on:
+        if duplicate.status == Certificate.Status.PENDING:
             return duplicate  # the same form sent twice
-        raise ValidationError({"number": _("该证书已登记（编号 %(n)s）") % {"n": number}})
+        raise ValidationError(
+            {
+                "number": _("该证书已登记（编号 %(n)s，有效期至 %(d)s）")
+                % {"n": number, "d": expires_on.isoformat()}
+            }
+        )
     certificate = Certificate(
         provider=locked,
         type=type,
@@ -746,10 +968,13 @@ def certificate_review(
     return locked
 
 
-def _trust_refresh(provider: Provider) -> None:
+def _trust_refresh(provider: Provider, *, bump: bool = True) -> None:
     from .trust import provider_trust_refresh
 
-    provider_trust_refresh(provider=provider)
+    if bump:
+        provider_trust_refresh(provider=provider)
+    else:
+        provider_trust_refresh(provider=provider, bump=False)
 
 
 # -- visibility: hidden while a mandatory certificate has lapsed ------------------------------
@@ -757,19 +982,24 @@ def _trust_refresh(provider: Provider) -> None:
 
 @dataclass(frozen=True)
 class Lapse:
-    """A mandatory certificate type whose latest approved certificate has expired."""
+    """A mandatory certificate type the provider holds no valid certificate of: its latest
+    approved certificate has expired, or none was ever approved (certificate is None)."""
 
     type: CertificateType
-    certificate: Certificate
-    expired_on: dt.date
+    certificate: Certificate | None
+    expired_on: dt.date | None
+
+    @property
+    def missing(self) -> bool:
+        return self.certificate is None
 
 
 def certificate_lapses(provider: Provider | int, *, today: dt.date | None = None) -> list[Lapse]:
-    """Mandatory types the provider once held (approved) and holds no valid certificate of.
+    """Mandatory types the provider holds no valid (approved, unexpired) certificate of.
 
     A certificate is valid through its expires_on day; it has lapsed from the day after. A
-    provider that never held a mandatory certificate has nothing to lapse: vetting decides
-    whether it may join the pool without one.
+    type never held counts as missing: without it the provider's products are not shown,
+    exactly as after a lapse (the vetting page warns the city before it approves).
     """
     today = today or timezone.localdate()
     provider_id = provider.pk if isinstance(provider, Provider) else int(provider)
@@ -782,16 +1012,21 @@ def certificate_lapses(provider: Provider | int, *, today: dt.date | None = None
         .order_by("type_id", "expires_on", "id")
     ):
         latest[cert.type_id] = cert  # ordered by expiry, so the last one wins
-    return [
-        Lapse(type=c.type, certificate=c, expired_on=c.expires_on)
-        for c in latest.values()
-        if c.expires_on < today
-    ]
+    out: list[Lapse] = []
+    for ctype in CertificateType.objects.filter(mandatory=True).order_by("sort_order", "key"):
+        held = latest.get(ctype.pk)
+        if held is None:
+            out.append(Lapse(type=ctype, certificate=None, expired_on=None))
+        elif held.expires_on < today:
+            out.append(Lapse(type=ctype, certificate=held, expired_on=held.expires_on))
+    return out
 
 
 def _lapse_text(lapses: list[Lapse]) -> str:
     return "；".join(
-        _("%(t)s（编号 %(n)s）已于 %(d)s 到期")
+        _("%(t)s：没有经市工信局认可的有效证书") % {"t": lapse.type.name_zh}
+        if lapse.certificate is None
+        else _("%(t)s（编号 %(n)s）已于 %(d)s 到期")
         % {"t": lapse.type.name_zh, "n": lapse.certificate.number, "d": lapse.expired_on}
         for lapse in lapses
     )
@@ -799,10 +1034,11 @@ def _lapse_text(lapses: list[Lapse]) -> str:
 
 @transaction.atomic
 def provider_visibility_refresh(
-    *, provider: Provider | int, by: Any = None, today: dt.date | None = None
+    *, provider: Provider | int, by: Any = None, today: dt.date | None = None, bump: bool = True
 ) -> tuple[int, int]:
-    """Hide the provider's published products while a mandatory certificate has lapsed,
-    show them again once it has not. Returns (hidden, restored). Vetting is not touched."""
+    """Hide the provider's published products while it lacks a valid mandatory certificate
+    (lapsed or never held), show them again once it has one. Returns (hidden, restored).
+    Vetting is not touched. bump=False: the caller bumps the catalogue version itself."""
     today = today or timezone.localdate()
     locked = Provider.objects.select_for_update().get(pk=getattr(provider, "pk", provider))
     lapses = certificate_lapses(locked, today=today)
@@ -830,13 +1066,19 @@ def provider_visibility_refresh(
                 before={"visibility": Product.Visibility.VISIBLE, "products": ids},
                 after={
                     "visibility": Product.Visibility.HIDDEN_CERTIFICATE,
-                    "certificates": [lapse.certificate.pk for lapse in lapses],
+                    "certificates": [lapse.certificate.pk for lapse in lapses if lapse.certificate],
+                    "missing": [lapse.type.key for lapse in lapses if lapse.missing],
                 },
+            )
+            subject = (
+                _("缺少有效的必备证书，%(n)s 个产品暂不在目录中展示")
+                if all(lapse.missing for lapse in lapses)
+                else _("必备证书已过期，%(n)s 个产品已暂时从目录中隐藏")
             )
             _tell_provider(
                 locked,
-                _("必备证书已过期，%(n)s 个产品已暂时从目录中隐藏") % {"n": hidden},
-                _("%(why)s。请登记新证书，市工信局认可后产品自动恢复展示。") % {"why": why},
+                subject % {"n": hidden},
+                _("%(why)s。请登记证书，市工信局认可后产品自动恢复展示。") % {"why": why},
             )
     else:
         ids = list(
@@ -859,7 +1101,7 @@ def provider_visibility_refresh(
                 locked,
                 _("必备证书已有效，%(n)s 个产品已恢复在目录中展示") % {"n": restored},
             )
-    if hidden or restored:
+    if (hidden or restored) and bump:
         catalogue_bump()
     return hidden, restored
 
@@ -950,13 +1192,38 @@ def _expiry_window_start(today: dt.date) -> dt.date | None:
     return today - dt.timedelta(days=certificate_warn_days())
 
 
+class _Lapsed:
+    """Membership test for "lacks a valid certificate of some mandatory type" (no query)."""
+
+    def __init__(self, mandatory: set[int], valid: set[tuple[int, int]]) -> None:
+        self.mandatory, self.valid = mandatory, valid
+
+    def __contains__(self, provider_id: object) -> bool:
+        return any((provider_id, t) not in self.valid for t in self.mandatory)
+
+
+def providers_without_valid_mandatory(today: dt.date) -> _Lapsed:
+    """Which providers lack a valid certificate of a mandatory type today (expired or never
+    held), read in two queries whatever the number of providers."""
+    mandatory = set(CertificateType.objects.filter(mandatory=True).values_list("pk", flat=True))
+    valid = set(
+        Certificate.objects.filter(
+            status=Certificate.Status.APPROVED, type_id__in=mandatory, expires_on__gte=today
+        )
+        .values_list("provider_id", "type_id")
+        .distinct()
+    )
+    return _Lapsed(mandatory, valid)
+
+
 def certificates_tick(today: dt.date | None = None) -> CertificateTickResult:
     """One run of the certificate job. Idempotent: a second run on the same day does nothing.
 
     1. warn the provider once, certificate_warn_days() (30) before an approved certificate
        expires, unless a later approved certificate of the same type already replaces it;
-    2. hide the published products of providers whose mandatory certificate has lapsed,
-       restore those whose lapse is over (a certificate approved since, or a tick finding one);
+    2. hide the published products of providers without a valid mandatory certificate
+       (lapsed or never held), restore those whose lapse is over (a certificate approved
+       since, or a tick finding one);
     3. once a day, recompute the trust rating of providers whose certificates expired.
     """
     today = today or timezone.localdate()
@@ -976,28 +1243,23 @@ def certificates_tick(today: dt.date | None = None) -> CertificateTickResult:
     for pk in list(due):
         result.warned += _warn(pk, today)
 
-    latest = (
-        approved.filter(type__mandatory=True)
-        .values("provider_id", "type_id")
-        .annotate(last=Max("expires_on"))
-        .order_by()
-    )
-    lapsed = {row["provider_id"] for row in latest if row["last"] < today}
-    to_hide = set(
-        Product.objects.filter(
-            provider_id__in=lapsed,
-            status=Product.Status.PUBLISHED,
-            visibility=Product.Visibility.VISIBLE,
+    lapsed = providers_without_valid_mandatory(today)
+    to_hide = {
+        pk
+        for pk in Product.objects.filter(
+            status=Product.Status.PUBLISHED, visibility=Product.Visibility.VISIBLE
         )
         .values_list("provider_id", flat=True)
         .distinct()
-    )
-    to_restore = set(
-        Product.objects.filter(visibility=Product.Visibility.HIDDEN_CERTIFICATE)
-        .exclude(provider_id__in=lapsed)
+        if pk in lapsed
+    }
+    to_restore = {
+        pk
+        for pk in Product.objects.filter(visibility=Product.Visibility.HIDDEN_CERTIFICATE)
         .values_list("provider_id", flat=True)
         .distinct()
-    )
+        if pk not in lapsed
+    }
     for provider_id in sorted(to_hide | to_restore):
         hidden, restored = provider_visibility_refresh(provider=provider_id, today=today)
         result.hidden_products += hidden
@@ -1129,6 +1391,11 @@ class VisibilityNotice:
     hidden_products: int
     lapses: list[Lapse]
     expiring: list[Certificate]
+
+    @property
+    def all_missing(self) -> bool:
+        """Every lapse is a type never held (the wording differs from an expiry)."""
+        return bool(self.lapses) and all(lapse.missing for lapse in self.lapses)
 
 
 def visibility_notice_for(user: Any, provider: Provider | None = None) -> VisibilityNotice | None:

@@ -78,6 +78,7 @@ def _compare_context(
         "compare_items": [chosen[i] for i in ids if i in chosen],
         "compare_ids": ids,
         "compare_limit": cat.COMPARE_LIMIT,
+        "compare_min": cat.COMPARE_MIN,
         "compare_message": message,
         "compare_level": level,
     }
@@ -109,7 +110,9 @@ def catalogue_list(request: HttpRequest) -> HttpResponse:
 def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
     product = cat.catalogue_product(request.user, pk)
     if product is None:
-        raise Http404
+        # One answer for missing, hidden, withdrawn and never published: a friendly page
+        # (an old link or a comparison still points here), with the status of a 404.
+        return render(request, "catalogue/gone.html", {**_compare_context(request)}, status=404)
     names = cat.scene_names()
     public = catalogue_products().filter(pk=product.pk).exists()
     features = set(product.security_features or [])
@@ -146,6 +149,9 @@ def compare_page(request: HttpRequest) -> HttpResponse:
         "catalogue/compare.html",
         {
             "products": products,
+            "enough": len(products) >= cat.COMPARE_MIN,
+            "compare_min": cat.COMPARE_MIN,
+            "back_url": reverse("catalogue:compare"),
             "rows": rows,
             "differences": sum(1 for r in rows if r.differs),
             "share_ids": ",".join(str(p.pk) for p in products),
@@ -200,6 +206,7 @@ def provider_profile(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "provider": provider,
             "products": products,
+            "certificates": cat.valid_certificates_of(provider),
             "trust_reasons": cat.trust_reason_texts(provider),
             "trust_panel": _trust_panel(),
             **_compare_context(request),
@@ -238,6 +245,7 @@ def my_products(request: HttpRequest) -> HttpResponse:
     products = list(cat.products_managed_by(request.user))
     for p in products:
         p.scene_list = cat.scene_rows(p, names)  # type: ignore[attr-defined]
+        p.shown = cat.product_shown_state(p, provider)  # type: ignore[attr-defined]
     return render(
         request,
         "catalogue/mine.html",
@@ -246,8 +254,20 @@ def my_products(request: HttpRequest) -> HttpResponse:
             "products": products,
             "can_manage": cat.can_manage_products(request.user)[0],
             "in_pool": provider.vetting_state == VettingState.APPROVED,
+            "pending": provider.vetting_state in cat.PENDING_STATES,
         },
     )
+
+
+def _published_message(request: HttpRequest, product: Product) -> None:
+    if product.visibility == Product.Visibility.VISIBLE:
+        messages.success(request, _("产品“%(name)s”已发布") % {"name": product.name})
+    else:
+        messages.warning(
+            request,
+            _("产品“%(name)s”已发布，但因缺少有效的必备证书暂不在目录中展示；证书获认可后自动展示")
+            % {"name": product.name},
+        )
 
 
 def _apply_errors(form: ProductForm, exc: ValidationError) -> None:
@@ -274,12 +294,10 @@ def product_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
-            messages.success(
-                request,
-                _("产品“%(name)s”已发布") % {"name": product.name}
-                if publish
-                else _("产品“%(name)s”已保存为草稿") % {"name": product.name},
-            )
+            if publish:
+                _published_message(request, product)
+            else:
+                messages.success(request, _("产品“%(name)s”已保存为草稿") % {"name": product.name})
             return redirect("catalogue:mine")
     return render(
         request, "catalogue/product_form.html", {"form": form, "provider": provider, "p": None}
@@ -315,12 +333,14 @@ def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def _transition(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     product = get_object_or_404(cat.products_managed_by(request.user), pk=pk)
     try:
-        cat.product_transition(product=product, action=action, by=request.user)
+        product = cat.product_transition(product=product, action=action, by=request.user)
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
     else:
-        done = _("产品“%(name)s”已发布") if action == "publish" else _("产品“%(name)s”已下架")
-        messages.success(request, done % {"name": product.name})
+        if action == "publish":
+            _published_message(request, product)
+        else:
+            messages.success(request, _("产品“%(name)s”已下架") % {"name": product.name})
     return redirect(_back(request, reverse("catalogue:mine")))
 
 

@@ -23,7 +23,13 @@ from . import complaints as complaint_svc
 from . import permissions_supervision as perms
 from . import review as review_svc
 from . import supervision as svc
-from .exports_supervision import XLSX, write_complaints_xlsx, write_reviews_xlsx
+from .exports_supervision import (
+    XLSX,
+    write_complaints_xlsx,
+    write_incidents_xlsx,
+    write_reviews_xlsx,
+    write_trust_overview_xlsx,
+)
 from .forms_supervision import (
     ComplaintActionForm,
     ComplaintFilterForm,
@@ -80,18 +86,42 @@ def supervision_overview(request: HttpRequest) -> HttpResponse:
         if mine is None:
             raise Http404
         return redirect("providers:supervision_provider", pk=mine.pk)
-    qs = svc.providers_supervised_by(request.user)
-    grade = request.GET.get("grade", "")
-    if grade in ("A", "B", "C", "D"):
-        qs = qs.filter(trust_grade=grade)
-    q = (request.GET.get("q") or "").strip()
-    if q:
-        qs = qs.filter(name__icontains=q)
-    page, query = _page(request, qs.order_by("trust_score", "name", "id"))
+    grade, q = _overview_filters(request)
+    qs = svc.supervision_overview_filter(
+        svc.providers_supervised_by(request.user), grade=grade, q=q
+    )
+    page, query = _page(request, qs)
     return render(
         request,
         "providers/supervision/overview.html",
-        {"page": page, "query": query, "grade": grade, "q": q},
+        {
+            "page": page,
+            "query": query,
+            "grade": grade,
+            "q": q,
+            "can_export": perms.can_export_supervision(request.user)[0],
+        },
+    )
+
+
+def _overview_filters(request: HttpRequest) -> tuple[str, str]:
+    grade = request.GET.get("grade", "")
+    return (grade if grade in svc.GRADE_FILTERS else ""), (request.GET.get("q") or "").strip()
+
+
+@login_required
+def supervision_export(request: HttpRequest) -> HttpResponseBase:
+    """The overview's rows (all pages of the current filter) as Excel."""
+    check(perms.can_export_supervision(request.user))
+    grade, q = _overview_filters(request)
+    qs = svc.supervision_overview_filter(
+        svc.providers_supervised_by(request.user), grade=grade, q=q
+    )
+    buffer = io.BytesIO()
+    write_trust_overview_xlsx(qs, buffer)
+    buffer.seek(0)
+    return FileResponse(
+        buffer, as_attachment=True, filename=f"trust-overview-{_stamp()}.xlsx", content_type=XLSX
     )
 
 
@@ -169,6 +199,7 @@ def platform_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "incidents": incidents[:100],
             "can_edit": perms.can_edit_platform(request.user, platform)[0],
             "can_report": perms.can_report_incident(request.user, platform)[0],
+            "can_verify": perms.can_verify_platform(request.user, platform)[0],
         },
     )
 
@@ -219,7 +250,13 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     form = IncidentFilterForm(request.GET or None, city=city)
     qs = svc.incident_filter(svc.incidents_visible_to(request.user), **form.filters())
     page, query = _page(request, qs)
-    context = {"form": form, "page": page, "query": query, "city": city}
+    context = {
+        "form": form,
+        "page": page,
+        "query": query,
+        "city": city,
+        "can_export": perms.can_export_supervision(request.user)[0],
+    }
     template = (
         "providers/supervision/_incident_table.html"
         if is_htmx(request)
@@ -228,18 +265,51 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-@login_required
-def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    incident = get_object_or_404(svc.incidents_visible_to(request.user), pk=pk)
-    can_resolve = perms.can_resolve_incident(request.user, incident)[0]
+def _incident_page(
+    request: HttpRequest,
+    incident: Any,
+    *,
+    resolve_form: IncidentResolveForm | None = None,
+    propose_form: IncidentResolveForm | None = None,
+) -> HttpResponse:
+    can_resolve, resolve_reason = perms.can_resolve_incident(request.user, incident)
+    can_propose = perms.can_propose_incident_resolution(request.user, incident)[0]
+    if can_resolve and resolve_form is None:
+        resolve_form = IncidentResolveForm(initial={"resolution": incident.proposed_resolution})
+    if can_propose and propose_form is None:
+        propose_form = IncidentResolveForm(
+            initial={"resolution": incident.proposed_resolution}, propose=True
+        )
     return render(
         request,
         "providers/supervision/incident_detail.html",
         {
             "incident": incident,
-            "form": IncidentResolveForm() if can_resolve else None,
+            "form": resolve_form if can_resolve else None,
+            "propose_form": propose_form if can_propose else None,
+            "resolve_note": "" if can_resolve else resolve_reason,
         },
     )
+
+
+@login_required
+def incident_export(request: HttpRequest) -> HttpResponseBase:
+    """The incident list's rows (all pages of the current filter) as Excel."""
+    check(perms.can_export_supervision(request.user))
+    form = IncidentFilterForm(request.GET or None, city=True)
+    qs = svc.incident_filter(svc.incidents_visible_to(request.user), **form.filters())
+    buffer = io.BytesIO()
+    write_incidents_xlsx(qs, buffer)
+    buffer.seek(0)
+    return FileResponse(
+        buffer, as_attachment=True, filename=f"incidents-{_stamp()}.xlsx", content_type=XLSX
+    )
+
+
+@login_required
+def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = get_object_or_404(svc.incidents_visible_to(request.user), pk=pk)
+    return _incident_page(request, incident)
 
 
 @login_required
@@ -251,17 +321,47 @@ def incident_resolve(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             svc.incident_resolve(incident=incident, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
+            if not perms.can_resolve_incident(request.user, incident)[0]:
+                messages.error(request, "；".join(exc.messages))
+                return redirect("providers:incident_detail", pk=pk)
             _form_errors(form, exc)
         else:
             messages.success(request, _("已登记处置情况"))
             return redirect("providers:incident_detail", pk=pk)
-    check(perms.can_resolve_incident(request.user, incident))
-    return render(
-        request,
-        "providers/supervision/incident_detail.html",
-        {"incident": incident, "form": form},
-        status=400,
-    )
+    city = perms.is_city(request.user)
+    check((city or perms.can_edit_platform(request.user, incident.platform)[0], ""))
+    incident.refresh_from_db()
+    return _incident_page(request, incident, resolve_form=form)
+
+
+@login_required
+@require_POST
+def incident_propose(request: HttpRequest, pk: int) -> HttpResponse:
+    """A provider's account of a city-recorded incident, for the city to confirm."""
+    incident = get_object_or_404(svc.incidents_visible_to(request.user), pk=pk)
+    form = IncidentResolveForm(request.POST, propose=True)
+    if form.is_valid():
+        try:
+            svc.incident_resolution_propose(
+                incident=incident, by=request.user, resolution=form.cleaned_data["resolution"]
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("处置情况已提交，市工信局确认后事件才算处置完毕"))
+            return redirect("providers:incident_detail", pk=pk)
+    check(perms.can_edit_platform(request.user, incident.platform))
+    incident.refresh_from_db()
+    return _incident_page(request, incident, propose_form=form)
+
+
+@login_required
+@require_POST
+def platform_verify(request: HttpRequest, pk: int) -> HttpResponse:
+    platform = get_object_or_404(svc.platforms_visible_to(request.user), pk=pk)
+    svc.platform_verify(platform=platform, by=request.user)
+    messages.success(request, _("已标记为市工信局核实"))
+    return redirect("providers:platform_detail", pk=pk)
 
 
 # -- annual reviews ----------------------------------------------------------------------------
@@ -334,6 +434,8 @@ def review_open(request: HttpRequest, provider_pk: int, year: int) -> HttpRespon
                 year=year,
                 verdict=form.cleaned_data["verdict"],
                 conditions=form.cleaned_data["conditions"],
+                deadline=form.cleaned_data["deadline"],
+                override_reason=form.cleaned_data["override_reason"],
                 by=request.user,
             )
         except review_svc.AlreadyReviewed as exc:
@@ -342,7 +444,10 @@ def review_open(request: HttpRequest, provider_pk: int, year: int) -> HttpRespon
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, _("复核结论已保存"))
+            if review.provider_suspended:
+                messages.warning(request, _("复核结论已保存：不通过，已暂停该服务商的入库资格"))
+            else:
+                messages.success(request, _("复核结论已保存"))
             return redirect("providers:review_detail", pk=review.pk)
     items = review_svc.review_checklist(provider, year)
     return render(
@@ -479,9 +584,16 @@ def _complaint_page(
         {
             "complaint": complaint,
             "actions": [
-                {"action": a, "label": s.label, "needs_text": bool(s.text_field), "role": s.role}
+                {
+                    "action": a,
+                    "label": s.label,
+                    "needs_text": bool(s.text_field),
+                    "prompt": s.prompt,
+                    "role": s.role,
+                }
                 for a, s in actions
             ],
+            "timeline": complaint_svc.complaint_timeline(request.user, complaint),
             "error_form": form,
         },
         status=status,

@@ -153,6 +153,12 @@ def application(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return _("是") if value else _("否")
+    return str(value) if value not in (None, "") else "—"
+
+
 def _events(provider: Provider) -> list[dict[str, Any]]:
     return [
         {
@@ -162,6 +168,11 @@ def _events(provider: Provider) -> list[dict[str, Any]]:
             "to_state": VettingState(e.to_state).label if e.to_state in VettingState.values else "",
             "reason": e.reason,
             "by": e.by,
+            "changes": [
+                (vetting.field_label(name), _shown(pair[0]), _shown(pair[1]))
+                for name, pair in (e.changes or {}).items()
+                if isinstance(pair, list | tuple) and len(pair) == 2
+            ],
         }
         for e in vetting.vetting_events_for(provider)
     ]
@@ -171,17 +182,18 @@ def _events(provider: Provider) -> list[dict[str, Any]]:
 @require_POST
 def application_resubmit(request: HttpRequest) -> HttpResponse:
     provider = _own_provider(request)
+    seen = request.POST.get("expected_state", "")
     try:
         vetting.provider_transition(
             provider=provider,
             action="resubmit",
             by=request.user,
-            expected_state=VettingState.REJECTED,
+            expected_state=seen if seen in VettingState.values else None,
         )
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
     else:
-        messages.success(request, _("已重新提交入库申请"))
+        messages.success(request, str(vetting.DONE_MESSAGES["resubmit"]))
     return redirect("providers:application")
 
 
@@ -348,6 +360,7 @@ def _detail(
     request: HttpRequest, provider: Provider, transition_form: TransitionForm | None = None
 ) -> HttpResponse:
     today = timezone.localdate()
+    lapses = vetting.certificate_lapses(provider, today=today)
     return render(
         request,
         "providers/vetting/detail.html",
@@ -359,12 +372,14 @@ def _detail(
             "certificates": vetting.certificates_of(provider),
             "actions": vetting.actions_for(provider, request.user),
             "transition_form": transition_form or TransitionForm(),
-            "lapses": vetting.certificate_lapses(provider, today=today),
+            "lapses": lapses,
+            "approval_pending": provider.vetting_state
+            in (VettingState.SUBMITTED, VettingState.UNDER_REVIEW),
+            "registration_warnings": vetting.registration_warnings(provider),
             "hidden_products": provider.products.filter(visibility="hidden_certificate").count(),
             "today": today,
             "can_set_lead": permissions.can_set_lead_provider(request.user, provider)[0],
         },
-        status=400 if transition_form is not None and transition_form.errors else 200,
     )
 
 
@@ -400,10 +415,7 @@ def vetting_transition(request: HttpRequest, pk: int) -> HttpResponse:
         _add_errors(form, exc)
         provider.refresh_from_db()
         return _detail(request, provider, form)
-    messages.success(
-        request,
-        _("已执行：%(a)s") % {"a": vetting.ACTION_LABELS.get(data["action"], data["action"])},
-    )
+    messages.success(request, str(vetting.DONE_MESSAGES.get(data["action"], _("已保存"))))
     return redirect("providers:vetting_detail", pk=pk)
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from yunshu.providers.trust import reason_text
+from yunshu.providers.trust import basis_text, reason_basis, reason_text
 
 register = template.Library()
 
@@ -16,6 +16,17 @@ GRADE_COLOURS = {"A": "green", "B": "teal", "C": "yellow", "D": "red"}
 @register.filter
 def trust_reason(reason: Any) -> str:
     return reason_text(reason) if isinstance(reason, dict) else str(reason)
+
+
+@register.filter
+def trust_basis(reason: Any) -> str:
+    """ "self_declared", "verified" or "" (the badge's key)."""
+    return reason_basis(reason) if isinstance(reason, dict) else ""
+
+
+@register.filter
+def trust_basis_text(reason: Any) -> str:
+    return basis_text(reason) if isinstance(reason, dict) else ""
 
 
 @register.filter

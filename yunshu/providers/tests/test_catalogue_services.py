@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 
 from yunshu.core.models import AuditEntry, Cluster, Industry
-from yunshu.factories import product, provider, provider_user
+from yunshu.factories import product, provider, provider_user, valid_certificate
 from yunshu.providers import catalogue as cat
 from yunshu.providers.catalogue_version import catalogue_version
 from yunshu.providers.models import Platform, Product, ProductScene
@@ -39,6 +39,7 @@ def good_data(**overrides):
 @pytest.fixture
 def owner():
     prov = provider(name="东莞测试数字科技有限公司")
+    valid_certificate(prov)  # 等保: without it a published product would be hidden
     return prov, provider_user(prov)
 
 
@@ -63,7 +64,7 @@ def test_create_writes_the_product_its_scenes_and_targeting_with_one_audit_entry
     assert made.security_features == ["encryption_transit", "mfa"]
     entry = AuditEntry.objects.get(action="product.create", object_id=str(made.pk))
     assert entry.after["scenes"] == {"production_control": 3, "quality": 2}
-    assert catalogue_version() > version
+    assert catalogue_version() == version  # a draft is not in the catalogue
 
 
 @pytest.mark.parametrize(
@@ -264,3 +265,41 @@ def test_scene_rows_and_compare_rows_mark_differences():
     assert rows["场景：能耗管理"].differs and rows["场景：能耗管理"].values == ["—", "二级"]
     assert not rows["场景：质量管理"].differs
     assert ProductScene.objects.count() == 3
+
+
+def test_saving_a_draft_never_bumps_the_catalogue_version_but_publishing_does(owner):
+    prov, user = owner
+    version = catalogue_version()
+    draft = cat.product_create(provider=prov, data=good_data(), by=user)
+    cat.product_update(product=draft, data={"summary": "改了一句话"}, by=user)
+    assert catalogue_version() == version
+    cat.product_publish(product=draft, by=user)
+    assert catalogue_version() == version + 1
+    cat.product_update(product=draft, data={"summary": "发布后再改"}, by=user)
+    assert catalogue_version() == version + 2
+    other = cat.product_create(provider=prov, data=good_data(name="另一个草稿"), by=user)
+    cat.product_withdraw(product=other, by=user)  # draft → withdrawn: never in the catalogue
+    assert catalogue_version() == version + 2
+
+
+def test_publishing_without_a_valid_mandatory_certificate_hides_the_product_at_once():
+    prov = provider()
+    user = provider_user(prov)
+    item = cat.product_create(provider=prov, data=good_data(status="published"), by=user)
+    assert item.status == "published" and item.visibility == "hidden_certificate"
+    assert not catalogue_products().filter(pk=item.pk).exists()
+    entry = AuditEntry.objects.get(action="provider.products_hidden")
+    assert entry.after["missing"] == ["dengbao"]
+
+
+def test_saas_with_on_premises_data_is_refused_by_the_service_too(owner):
+    prov, user = owner
+    with pytest.raises(ValidationError) as exc:
+        cat.product_create(provider=prov, data=good_data(data_residency="on_premises"), by=user)
+    assert "data_residency" in exc.value.message_dict
+    assert not Product.objects.filter(provider=prov).exists()
+
+
+def test_a_negative_price_ceiling_is_refused_by_the_search():
+    with pytest.raises(ValidationError):
+        list(cat.catalogue_search(price_max=-1))

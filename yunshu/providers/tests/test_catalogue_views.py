@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from yunshu.accounts.models import Role
 from yunshu.core.models import Cluster, Industry, Town
-from yunshu.factories import product, provider, provider_user, user_for
+from yunshu.factories import product, provider, provider_user, user_for, valid_certificate
 from yunshu.providers.models import Product
 
 pytestmark = pytest.mark.django_db
@@ -319,7 +319,8 @@ def test_my_products_shows_status_and_why_a_product_is_hidden(client):
     response = client.get("/catalogue/mine/")
     html = response.content.decode()
     assert [p.name for p in response.context["products"]] == ["正常", "被隐藏"]
-    assert "因必备证书过期隐藏" in html and "2026-01-05" in html
+    assert "因缺少有效必备证书隐藏" in html and "2026-01-05" in html
+    assert "展示中" in html
 
 
 def test_edit_form_saves_changes(client):
@@ -347,3 +348,144 @@ def test_publish_and_withdraw_buttons(client):
     client.post(f"/catalogue/mine/{item.pk}/withdraw/")
     item.refresh_from_db()
     assert item.status == "withdrawn"
+
+
+# -- the product form ---------------------------------------------------------------------
+
+
+def test_the_product_form_has_no_default_data_residency_and_requires_one(client):
+    prov = provider()
+    client.force_login(provider_user(prov))
+    page = client.get("/catalogue/mine/new/").content.decode()
+    assert '<option value="" selected>请选择数据存储位置</option>' in page
+    response = client.post("/catalogue/mine/new/", form_post(data_residency=""))
+    assert "请选择数据存储位置" in response.context["form"].errors["data_residency"][0]
+    assert not Product.objects.exists()
+
+
+def test_saas_with_data_kept_on_premises_is_refused_with_a_clear_message(client):
+    prov = provider()
+    client.force_login(provider_user(prov))
+    response = client.post(
+        "/catalogue/mine/new/", form_post(deployment="saas", data_residency="on_premises")
+    )
+    assert "不能选择“数据留在企业本地”" in response.context["form"].errors["data_residency"][0]
+    assert not Product.objects.exists()
+    response = client.post(
+        "/catalogue/mine/new/", form_post(deployment="private", data_residency="on_premises")
+    )
+    assert response.status_code == 302
+
+
+def test_publishing_without_a_valid_mandatory_certificate_says_the_product_is_not_shown(client):
+    prov = provider()
+    client.force_login(provider_user(prov))
+    response = client.post("/catalogue/mine/new/", form_post(), follow=True)
+    made = Product.objects.get(provider=prov)
+    assert made.status == "published" and made.visibility == "hidden_certificate"
+    assert "暂不在目录中展示" in response.content.decode()
+    valid_certificate(prov)
+    client.post("/catalogue/mine/new/", form_post(name="有证书的产品"))
+    assert Product.objects.get(name="有证书的产品").visibility == "visible"
+
+
+# -- the public catalogue ------------------------------------------------------------------
+
+
+def test_trust_badges_on_the_cards_are_coloured_by_grade(client, shelf):
+    html = client.get("/catalogue/").content.decode()
+    badge = (
+        'class="badge bg-{} text-white" title="可信等级" data-testid="trust-badge" data-grade="{}"'
+    )
+    assert badge.format("green", "A") in html and badge.format("yellow", "C") in html
+    assert 'bg-green-lt" title="可信等级"' not in html
+
+
+@pytest.mark.parametrize(
+    ("ceiling", "expected"),
+    [
+        ("9000", ["甲 MES"]),
+        ("15000", ["乙 WMS", "甲 MES"]),
+        ("100000", ["丙 CRM", "乙 WMS", "甲 MES"]),
+    ],
+)
+def test_a_price_ceiling_without_a_size_compares_the_cheapest_band(
+    client, shelf, ceiling, expected
+):
+    assert sorted(names(client.get(f"/catalogue/?price_max={ceiling}"))) == sorted(expected)
+
+
+def test_a_negative_price_ceiling_is_a_visible_form_error_not_silently_dropped(client, shelf):
+    for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+        response = client.get("/catalogue/?price_max=-5", **headers)
+        html = response.content.decode()
+        assert 'data-testid="filter-errors"' in html and "价格上限不能为负数" in html
+    assert "is-invalid" in client.get("/catalogue/?price_max=-5").content.decode()
+
+
+def test_a_hidden_product_link_shows_a_friendly_page_with_a_404_status(client, shelf):
+    item = shelf["mes"]
+    Product.objects.filter(pk=item.pk).update(visibility="hidden_certificate")
+    hidden = client.get(f"/catalogue/{item.pk}/")
+    missing = client.get("/catalogue/999999/")
+    assert hidden.status_code == missing.status_code == 404
+    # The same page for a product that never existed: nothing is learnt from the answer.
+    for response in (hidden, missing):
+        html = response.content.decode()
+        assert 'data-testid="product-gone"' in html and "浏览产品目录" in html
+        assert item.name not in html and item.provider.name not in html
+
+
+def test_the_public_provider_page_lists_its_valid_certificates_only(client, shelf):
+    lead = shelf["mes"].provider
+    valid_certificate(lead, number="44190013-2026-0001")
+    valid_certificate(lead, key="iso27001", number="ISMS-OLD", days=-3)  # expired
+    valid_certificate(lead, key="trusted_cloud", number="KXY-PENDING", status="pending")
+    html = client.get(f"/catalogue/providers/{lead.pk}/").content.decode()
+    assert 'data-testid="provider-certificates"' in html
+    assert "44190013-2026-0001" in html
+    assert "ISMS-OLD" not in html and "KXY-PENDING" not in html
+
+
+# -- comparison -------------------------------------------------------------------------
+
+
+def test_the_compare_page_removes_a_product_per_column_and_needs_at_least_two(client):
+    a, b = product(name="对比甲"), product(name="对比乙")
+    client.post("/catalogue/compare/toggle/", {"product": a.pk})
+    tray = client.get("/catalogue/").content.decode()
+    assert 'data-testid="compare-need-more"' in tray and "disabled" in tray
+    page = client.get("/catalogue/compare/").content.decode()
+    assert 'data-testid="compare-need-more"' in page
+    client.post("/catalogue/compare/toggle/", {"product": b.pk})
+    page = client.get("/catalogue/compare/").content.decode()
+    assert page.count('data-testid="compare-remove-column"') == 2
+    assert 'data-testid="compare-need-more"' not in page
+    response = client.post(
+        "/catalogue/compare/toggle/", {"product": b.pk, "next": "/catalogue/compare/"}
+    )
+    assert response["Location"] == "/catalogue/compare/"
+    assert [p.name for p in client.get("/catalogue/compare/").context["products"]] == ["对比甲"]
+
+
+# -- a provider's own products ----------------------------------------------------------
+
+
+def test_a_suspended_providers_products_say_they_are_not_shown(client):
+    prov = provider(state="suspended", vetting_reason="投诉未处理")
+    valid_certificate(prov)
+    product(prov, name="暂停中的产品")
+    client.force_login(provider_user(prov))
+    html = client.get("/catalogue/mine/").content.decode()
+    assert "不展示：入库资格已暂停" in html and "展示中" not in html
+    assert "入库资格已暂停：贵单位的产品目前都不在公开目录中展示" in html
+    assert "投诉未处理" in html
+    assert "入库（审核通过）后" not in html  # the wording for applicants, not a suspension
+
+
+def test_a_pending_providers_uncertified_product_says_it_also_needs_the_certificate(client):
+    prov = provider(state="submitted")
+    product(prov, name="待入库产品", visibility="hidden_certificate")
+    client.force_login(provider_user(prov))
+    html = client.get("/catalogue/mine/").content.decode()
+    assert "入库后展示" in html and "审核通过且必备证书获认可后在公开目录中展示" in html

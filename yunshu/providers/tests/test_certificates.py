@@ -345,3 +345,66 @@ def test_a_certificate_file_opens_for_its_provider_and_the_city_only(
     user = {"owner": admin, "other": provider_user(provider())}.get(who) or user_for(who)
     client.force_login(user)
     assert client.get(f"/providers/certificates/{cert.pk}/file/").status_code == status
+
+
+# -- renewals and duplicates ------------------------------------------------------------------
+
+
+def test_a_renewed_filing_with_the_same_number_and_a_new_expiry_is_recorded(record, admin, city):
+    today = timezone.localdate()
+    old = _add(record, admin, expires_on=today + dt.timedelta(days=20))
+    vetting.certificate_review(certificate=old, approve=True, by=city)
+    renewed = _add(
+        record,
+        admin,
+        issued_on=today - dt.timedelta(days=1),
+        expires_on=today + dt.timedelta(days=3 * 365),
+        upload=upload("renewed.pdf", PDF + b"renewed"),
+    )
+    assert renewed.pk != old.pk and renewed.number == old.number
+    assert renewed.status == Certificate.Status.PENDING
+
+
+def test_the_same_type_number_and_expiry_already_approved_is_a_duplicate(record, admin, city):
+    first = _add(record, admin)
+    vetting.certificate_review(certificate=first, approve=True, by=city)
+    with pytest.raises(ValidationError) as exc:
+        _add(record, admin)
+    assert "该证书已登记" in exc.value.message_dict["number"][0]
+    assert Certificate.objects.count() == 1
+
+
+def test_every_problem_of_a_certificate_is_reported_at_once(record, admin):
+    today = timezone.localdate()
+    with pytest.raises(ValidationError) as exc:
+        _add(
+            record,
+            admin,
+            level="",
+            issued_on=today + dt.timedelta(days=3),
+            expires_on=today + dt.timedelta(days=1),
+            upload=upload("scan.png", PDF),
+        )
+    assert {"level", "issued_on", "expires_on", "file"} <= set(exc.value.message_dict)
+    assert not Certificate.objects.exists()
+
+
+def test_the_certificate_form_shows_level_date_and_file_errors_together(client, record, admin):
+    client.force_login(admin)
+    today = timezone.localdate()
+    response = client.post(
+        "/providers/certificates/add/",
+        {
+            "type": dengbao().pk,
+            "level": "",
+            "number": "44190013-0001",
+            "issued_on": today.isoformat(),
+            "expires_on": (today - dt.timedelta(days=10)).isoformat(),
+            "file": upload("scan.png", PDF),
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    for field in ("level", "expires_on", "file"):
+        assert f'data-testid="error-{field}"' in page, field
+    assert not Certificate.objects.exists()

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from yunshu.accounts.models import Role
@@ -66,6 +67,10 @@ def test_the_table_is_exactly_the_agreed_workflow():
         ("escalated", "resolve"): ("resolved", Role.CITY),
         ("escalated", "dismiss"): ("dismissed", Role.CITY),
         ("submitted", "resolve"): ("resolved", Role.CITY),
+        # The city can end a complaint from every open state: none stays open forever.
+        ("submitted", "dismiss"): ("dismissed", Role.CITY),
+        ("responded", "resolve"): ("resolved", Role.CITY),
+        ("responded", "dismiss"): ("dismissed", Role.CITY),
     }
 
 
@@ -92,10 +97,18 @@ def test_happy_path_file_respond_accept(world):
 
 def test_escalation_reaches_the_city_which_must_write_its_resolution(world):
     complaint = file(world)
+    with pytest.raises(ValidationError) as exc:
+        complaint_transition(
+            complaint=complaint, action="escalate", by=world["users"]["enterprise"]
+        )
+    assert "提请市局处理的理由" in exc.value.message_dict["text"][0]
     complaint = complaint_transition(
-        complaint=complaint, action="escalate", by=world["users"]["enterprise"]
+        complaint=complaint,
+        action="escalate",
+        by=world["users"]["enterprise"],
+        text="两周未答复",
     )
-    assert complaint.state == "escalated"
+    assert complaint.state == "escalated" and complaint.escalation_reason == "两周未答复"
     assert Notification.objects.filter(recipient=world["users"]["city"]).exists()
     with pytest.raises(ValidationError) as exc:
         complaint_transition(
@@ -124,7 +137,7 @@ def test_the_city_may_resolve_directly_from_submitted(world):
         ("submitted", "respond", "enterprise"),  # not the enterprise's step
         ("submitted", "escalate", "provider"),
         ("responded", "respond", "provider"),  # answered already
-        ("responded", "resolve", "city"),  # the enterprise decides first
+        ("responded", "accept", "city"),  # only the enterprise accepts an answer
         ("escalated", "accept", "enterprise"),
         ("resolved", "escalate", "enterprise"),  # closed
         ("dismissed", "resolve", "city"),
@@ -184,7 +197,10 @@ def test_actions_offered_match_the_side(world):
     assert [a for a, _s in complaint_actions(world["users"]["enterprise"], complaint)] == [
         "escalate"
     ]
-    assert [a for a, _s in complaint_actions(world["users"]["city"], complaint)] == ["resolve"]
+    assert [a for a, _s in complaint_actions(world["users"]["city"], complaint)] == [
+        "resolve",
+        "dismiss",
+    ]
     assert complaint_actions(world["users"]["other_provider"], complaint) == []
 
 
@@ -327,3 +343,74 @@ def test_the_complaint_list_runs_a_constant_number_of_queries(client, world, who
     for n in range(10):
         file(world, subject=f"投诉{n}", product=world["product"])
     assert count() == first
+
+
+# -- nothing stays open forever, and every step is on the timeline -----------------------------
+
+
+@pytest.mark.parametrize("state", ["submitted", "responded"])
+def test_the_city_can_dismiss_an_open_complaint_with_a_reason(world, state):
+    complaint = file(world)
+    if state == "responded":
+        complaint = complaint_transition(
+            complaint=complaint, action="respond", by=world["users"]["provider"], text="已处理"
+        )
+    city = world["users"]["city"]
+    with pytest.raises(ValidationError) as exc:
+        complaint_transition(complaint=complaint, action="dismiss", by=city, text="")
+    assert "驳回理由" in exc.value.message_dict["text"][0]
+    complaint = complaint_transition(
+        complaint=complaint, action="dismiss", by=city, text="不属于服务质量问题"
+    )
+    assert complaint.state == "dismissed" and complaint.closed_at is not None
+    assert complaint.get_state_display() == "已驳回"
+    assert Notification.objects.filter(recipient=world["users"]["enterprise"]).exists()
+
+
+def test_the_city_closes_a_responded_complaint_the_enterprise_left_unanswered(world):
+    complaint = file(world)
+    complaint = complaint_transition(
+        complaint=complaint, action="respond", by=world["users"]["provider"], text="已退款"
+    )
+    complaint = complaint_transition(
+        complaint=complaint, action="resolve", by=world["users"]["city"], text="核实已退款，结案"
+    )
+    assert complaint.state == "resolved" and complaint.resolution == "核实已退款，结案"
+
+
+def test_every_step_is_on_the_timeline_with_who_and_when(client, world):
+    complaint = file(world)
+    complaint_transition(
+        complaint=complaint, action="respond", by=world["users"]["provider"], text="下周上线"
+    )
+    complaint_transition(
+        complaint=complaint, action="escalate", by=world["users"]["enterprise"], text="没上线"
+    )
+    complaint_transition(
+        complaint=complaint, action="resolve", by=world["users"]["city"], text="已协调上线"
+    )
+    steps = list(complaint.events.values_list("action", "from_state", "to_state", "text"))
+    assert steps == [
+        ("file", "", "submitted", ""),
+        ("respond", "submitted", "responded", "下周上线"),
+        ("escalate", "responded", "escalated", "没上线"),
+        ("resolve", "escalated", "resolved", "已协调上线"),
+    ]
+    client.force_login(world["users"]["enterprise"])
+    page = client.get(f"/providers/complaints/{complaint.pk}/").content.decode()
+    assert page.count('data-testid="timeline-step"') == 4
+    assert "服务商答复" in page and "提请市工信局处理" in page and "没上线" in page
+    assert complaint.provider.name in page and complaint.enterprise.name in page
+
+
+def test_a_dismissed_complaint_does_not_count_as_unresolved_in_the_annual_review(world):
+    from yunshu.providers.review import review_checklist
+
+    complaint = file(world)
+    checks = {i.key: i for i in review_checklist(complaint.provider, timezone.localdate().year)}
+    assert checks["open_complaints"].figure == 1
+    complaint_transition(
+        complaint=complaint, action="dismiss", by=world["users"]["city"], text="无依据"
+    )
+    checks = {i.key: i for i in review_checklist(complaint.provider, timezone.localdate().year)}
+    assert checks["open_complaints"].figure == 0 and checks["open_complaints"].passed

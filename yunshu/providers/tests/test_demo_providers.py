@@ -56,6 +56,9 @@ def test_the_same_seed_gives_the_same_pool_and_another_seed_another():
 
 @pytest.fixture
 def pool():
+    from yunshu.factories import EnterpriseFactory
+
+    EnterpriseFactory.create_batch(60)  # the customers who rate
     before = AuditEntry.objects.count()
     made = generate_providers(200, 1_500, seed=11, batch=500)
     return made, AuditEntry.objects.count() - before
@@ -104,8 +107,46 @@ def test_every_provider_files_dengbao_some_expiring_some_expired_with_products_h
     assert hidden.exists()
     assert not hidden.exclude(visibility="hidden_certificate").exists()
     assert not hidden.filter(hidden_at=None).exists()
-    assert not Product.objects.exclude(provider__in=lapsed).exclude(visibility="visible").exists()
+    # Elsewhere only a pending provider's published products are hidden: its filing is not
+    # approved yet, exactly what the certificate job would decide.
+    others = Product.objects.exclude(provider__in=lapsed).exclude(visibility="visible")
+    assert not others.exclude(provider__vetting_state__in=["submitted", "under_review"]).exists()
+    assert not others.exclude(status="published").exists()
     assert not catalogue_products().filter(provider__in=lapsed).exists()
+
+
+def test_the_first_certificate_tick_after_the_demo_changes_no_visibility(pool):
+    from yunshu.providers.vetting import certificates_tick
+
+    result = certificates_tick(timezone.localdate())
+    assert (result.hidden_products, result.restored_products) == (0, 0)
+
+
+def test_most_approved_providers_stay_visible_in_the_catalogue(pool):
+    approved = Provider.objects.filter(vetting_state="approved")
+    shown = approved.filter(products__in=catalogue_products()).distinct().count()
+    assert shown >= 0.9 * approved.count()
+
+
+def test_rating_figures_have_rating_rows_behind_them_and_a_refresh_keeps_them(pool):
+    from yunshu.matching.models import Proposal, Rating
+    from yunshu.matching.ratings import provider_rating_refresh
+
+    rated = list(Provider.objects.filter(rating_count__gt=0))
+    assert len(rated) > 50
+    assert Rating.objects.count() == sum(p.rating_count for p in rated)
+    assert not Rating.objects.exclude(proposal__state=Proposal.State.DELIVERED).exists()
+    for p in rated:
+        assert provider_rating_refresh(p.pk) == (p.rating_count, p.rating_average)
+    assert not Provider.objects.filter(rating_count=0).exclude(rating_average=None).exists()
+
+
+def test_without_enterprises_no_provider_claims_ratings(db):
+    from yunshu.enterprises.models import Enterprise
+
+    Enterprise.objects.all().delete()
+    generate_providers(30, 60, seed=5)
+    assert not Provider.objects.filter(rating_count__gt=0).exists()
 
 
 def test_products_have_scenes_rising_prices_and_sane_fields(pool):
@@ -139,6 +180,33 @@ def test_scale_follows_the_demo_world():
     assert provider_scale_for(200_000) == (1_100, 11_800)
 
 
+def test_the_demo_providers_rating_survives_its_first_real_rating(client):
+    from yunshu.factories import EnterpriseFactory
+    from yunshu.matching.models import Proposal, Rating
+    from yunshu.matching.ratings import provider_rating_refresh
+
+    create_demo_users()
+    EnterpriseFactory.create_batch(20)
+    record = demo_provider_setup()
+    assert (record.rating_count, str(record.rating_average)) == (15, "4.60")
+    assert Rating.objects.filter(provider=record).count() == 15
+    assert Rating.objects.filter(provider=record).values("enterprise").distinct().count() == 15
+    assert provider_rating_refresh(record.pk) == (15, record.rating_average)
+    # One more (five-star) rating: the history stays, (69 + 5) / 16 = 4.625 → 4.63.
+    extra = Proposal.objects.create(
+        provider=record,
+        enterprise=EnterpriseFactory(),
+        title="新方案",
+        body="x",
+        price_yuan=1,
+        weeks=1,
+        state=Proposal.State.DELIVERED,
+        delivered_at=timezone.now(),
+    )
+    Rating.objects.create(proposal=extra, enterprise=extra.enterprise, provider=record, stars=5)
+    assert str(provider_rating_refresh(record.pk)[1]) == "4.63"
+
+
 def test_the_demo_provider_login_gets_an_approved_lead_record_with_products(client):
     create_demo_users()
     generate_providers(10, 30, seed=3)
@@ -165,3 +233,19 @@ def test_the_demo_provider_login_gets_an_approved_lead_record_with_products(clie
 
 def test_without_the_demo_login_the_setup_does_nothing():
     assert demo_provider_setup() is None
+
+
+def test_the_annual_review_counts_the_demo_ratings_as_satisfied_customers():
+    import time_machine
+
+    from yunshu.factories import EnterpriseFactory
+    from yunshu.providers.review import review_checklist
+
+    EnterpriseFactory.create_batch(40)
+    with time_machine.travel(dt.datetime(2026, 7, 1, 9, tzinfo=dt.UTC), tick=False):
+        generate_providers(40, 80, seed=21)
+        figures = [
+            {i.key: i.figure for i in review_checklist(p, 2026)}["satisfied_customers"]
+            for p in Provider.objects.filter(rating_count__gt=0)
+        ]
+    assert figures and max(figures) > 0

@@ -157,16 +157,20 @@ def test_conditional_needs_conditions_and_nothing_is_saved_without_them(world):
             conditions=" ",
             by=world["users"]["city"],
         )
-    assert "conditions" in exc.value.message_dict
+    assert {"conditions", "deadline"} <= set(exc.value.message_dict)
     assert not AnnualReview.objects.exists()
+    deadline = timezone.localdate() + dt.timedelta(days=90)
     review = review_decide(
         provider=world["prov"],
         year=YEAR,
         verdict="conditional",
         conditions="三个月内补充 2 家客户评价",
+        deadline=deadline,
         by=world["users"]["city"],
     )
-    assert review.conditions == "三个月内补充 2 家客户评价"
+    assert review.conditions == "三个月内补充 2 家客户评价" and review.deadline == deadline
+    note = Notification.objects.get(recipient=world["users"]["provider"])
+    assert deadline.isoformat() in note.body
 
 
 def test_one_review_per_provider_per_year(world):
@@ -176,7 +180,13 @@ def test_one_review_per_provider_per_year(world):
         review_decide(provider=world["prov"], year=YEAR, verdict="fail", by=city)
     assert exc.value.review.pk == first.pk
     assert AnnualReview.objects.get().verdict == "pass"
-    review_decide(provider=world["prov"], year=YEAR - 1, verdict="pass", by=city)
+    review_decide(
+        provider=world["prov"],
+        year=YEAR - 1,
+        verdict="pass",
+        override_reason="上一年度尚未开展评价，按入库审核结论",
+        by=city,
+    )
     assert AnnualReview.objects.count() == 2
 
 
@@ -196,17 +206,74 @@ def test_a_year_outside_the_range_is_refused(world, year):
     assert "year" in exc.value.message_dict
 
 
-def test_a_fail_verdict_points_to_vetting_and_does_not_suspend(client, world):
-    city = world["users"]["city"]
+def test_a_fail_verdict_suspends_the_provider_through_vetting_and_says_so(client, world):
+    city, prov = world["users"]["city"], world["prov"]
     review = review_decide(
-        provider=world["prov"], year=YEAR, verdict="fail", conditions="投诉未解决", by=city
+        provider=prov, year=YEAR, verdict="fail", conditions="投诉未解决", by=city
     )
-    world["prov"].refresh_from_db()
-    assert world["prov"].vetting_state == "approved"
+    prov.refresh_from_db()
+    assert prov.vetting_state == "suspended" and prov.vetting_reason == "年度复核未通过"
+    assert review.provider_suspended
+    event = prov.vetting_events.get()
+    assert (event.action, event.reason, event.by) == ("suspend", "年度复核未通过", city)
+    assert AuditEntry.objects.filter(action="provider.suspend").count() == 1
     client.force_login(city)
     page = client.get(f"/providers/reviews/{review.pk}/").content.decode()
-    assert 'data-testid="fail-next-step"' in page
-    assert f'href="/providers/vetting/{world["prov"].pk}/"' in page
+    assert 'data-testid="fail-next-step"' in page and "已据此暂停该服务商的入库资格" in page
+    assert f'href="/providers/vetting/{prov.pk}/"' in page
+    client.force_login(world["users"]["provider"])
+    page = client.get(f"/providers/reviews/{review.pk}/").content.decode()
+    assert "已据此暂停该服务商的入库资格" in page
+
+
+def test_failing_an_already_suspended_provider_does_not_suspend_it_twice(world):
+    city, prov = world["users"]["city"], world["prov"]
+    from yunshu.providers.vetting import provider_transition
+
+    provider_transition(provider=prov, action="suspend", by=city, reason="投诉")
+    review = review_decide(provider=prov, year=YEAR, verdict="fail", by=city)
+    assert not review.provider_suspended
+    assert prov.vetting_events.filter(action="suspend").count() == 1
+
+
+def test_a_pass_against_failed_checks_needs_a_reason_which_is_recorded(world):
+    city = world["users"]["city"]
+    bare = provider(name="空白服务商")  # no customers, no certificate, nothing delivered
+    with pytest.raises(ValidationError) as exc:
+        review_decide(provider=bare, year=YEAR, verdict="pass", by=city)
+    assert "满意客户" in exc.value.message_dict["override_reason"][0]
+    assert not AnnualReview.objects.exists()
+    review = review_decide(
+        provider=bare, year=YEAR, verdict="pass", override_reason="新入库，次年再核", by=city
+    )
+    assert review.override_reason == "新入库，次年再核"
+    entry = AuditEntry.objects.get(action="review.decide")
+    assert entry.after["override_reason"] == "新入库，次年再核"
+
+
+def test_a_pass_with_every_check_passed_needs_no_reason(world):
+    review = review_decide(
+        provider=world["prov"], year=YEAR, verdict="pass", by=world["users"]["city"]
+    )
+    assert review.override_reason == ""
+
+
+@pytest.mark.parametrize(("days", "ok"), [(0, False), (-5, False), (400, False), (30, True)])
+def test_a_conditional_pass_needs_a_deadline_after_today_and_within_a_year(world, days, ok):
+    kwargs = {
+        "provider": world["prov"],
+        "year": YEAR,
+        "verdict": "conditional",
+        "conditions": "补充评价",
+        "deadline": timezone.localdate() + dt.timedelta(days=days),
+        "by": world["users"]["city"],
+    }
+    if ok:
+        assert review_decide(**kwargs).deadline == kwargs["deadline"]
+    else:
+        with pytest.raises(ValidationError) as exc:
+            review_decide(**kwargs)
+        assert "deadline" in exc.value.message_dict
 
 
 # -- pages ------------------------------------------------------------------------------------
@@ -223,12 +290,15 @@ def test_the_officer_opens_a_review_sees_figures_and_a_double_click_makes_one_re
     assert 'data-testid="check-open_complaints"' in page and "1 件" in page
     assert "新加坡 PSG" in page and "等级提升" in page
     response = client.post(url, {"verdict": "conditional", "conditions": ""})
-    assert (
-        response.status_code == 200
-        and 'data-testid="error-conditions"' in response.content.decode()
-    )
-    first = client.post(url, {"verdict": "conditional", "conditions": "一个月内处理投诉"})
-    second = client.post(url, {"verdict": "conditional", "conditions": "一个月内处理投诉"})
+    assert response.status_code == 200
+    assert 'data-testid="error-conditions"' in response.content.decode()
+    assert 'data-testid="error-deadline"' in response.content.decode()
+    response = client.post(url, {"verdict": "pass"})  # the complaint check failed
+    assert 'data-testid="error-override_reason"' in response.content.decode()
+    deadline = (timezone.localdate() + dt.timedelta(days=30)).isoformat()
+    data = {"verdict": "conditional", "conditions": "一个月内处理投诉", "deadline": deadline}
+    first = client.post(url, data)
+    second = client.post(url, data)
     review = AnnualReview.objects.get()
     assert first.url == second.url == f"/providers/reviews/{review.pk}/"
     assert next(i for i in review.checklist if i["key"] == "open_complaints")["passed"] is False
@@ -323,7 +393,9 @@ def test_two_officers_deciding_at_once_make_one_review(reference_data):
     def decide(user, verdict):
         try:
             barrier.wait()
-            review_decide(provider=prov, year=YEAR, verdict=verdict, by=user)
+            review_decide(
+                provider=prov, year=YEAR, verdict=verdict, override_reason="并发测试", by=user
+            )
             results.append("made")
         except AlreadyReviewed:
             results.append("already")

@@ -189,12 +189,49 @@ def test_the_tick_restores_products_when_it_finds_a_valid_certificate(world):
     assert world["published"].visibility == Product.Visibility.VISIBLE
 
 
-def test_a_product_published_while_the_certificate_is_lapsed_is_hidden_by_the_next_tick(world):
+def test_a_product_published_while_the_certificate_is_lapsed_is_hidden_at_once(world):
+    from yunshu.providers import catalogue
+
     tick(EXPIRES + dt.timedelta(days=1))
-    late = product(world["provider"])
-    assert tick(EXPIRES + dt.timedelta(days=2))["hidden_products"] == 1
-    late.refresh_from_db()
-    assert late.visibility == Product.Visibility.HIDDEN_CERTIFICATE
+    with time_machine.travel(at(EXPIRES + dt.timedelta(days=2)), tick=False):
+        draft = world["draft"]
+        catalogue.product_publish(product=draft, by=world["admin"])
+        draft.refresh_from_db()
+        assert draft.status == Product.Status.PUBLISHED
+        assert draft.visibility == Product.Visibility.HIDDEN_CERTIFICATE  # no gap until a tick
+        assert draft not in catalogue_products()
+    assert tick(EXPIRES + dt.timedelta(days=2))["hidden_products"] == 0  # nothing left to do
+
+
+def test_a_provider_that_never_held_its_mandatory_certificate_is_hidden_by_the_tick():
+    record = provider(state=VettingState.APPROVED)
+    admin = provider_user(record, is_org_admin=True)
+    item = product(record)
+    counts = tick(EXPIRES)
+    assert counts["hidden_products"] == 1 and counts["hidden_providers"] == 1
+    item.refresh_from_db()
+    assert item.visibility == Product.Visibility.HIDDEN_CERTIFICATE
+    assert record.vetting_events.count() == 0  # a visibility state, not vetting
+    [note] = Notification.objects.filter(recipient=admin, subject__contains="缺少有效的必备证书")
+    assert "没有经市工信局认可的有效证书" in note.body
+    entry = AuditEntry.objects.get(action="provider.products_hidden")
+    assert entry.after["missing"] == ["dengbao"] and entry.after["certificates"] == []
+    assert tick(EXPIRES)["hidden_products"] == 0  # once
+
+
+def test_the_provider_reads_that_its_certificate_is_missing_not_expired(client):
+    record = provider(state=VettingState.APPROVED)
+    admin = provider_user(record, is_org_admin=True)
+    product(record)
+    tick(EXPIRES)
+    client.force_login(admin)
+    with time_machine.travel(at(EXPIRES), tick=False):
+        page = client.get("/providers/application/").content.decode()
+    assert "1 个产品因缺少有效的必备证书未在目录中展示" in page
+    assert (
+        "尚无经市工信局认可的有效证书" in page
+        and "到期" not in page.split("visibility-banner")[1][:400]
+    )
 
 
 def test_an_optional_certificate_expiring_hides_nothing(world):

@@ -384,3 +384,171 @@ def test_incident_filters_narrow_the_list(client, world):
     client.force_login(world["users"]["provider"])
     page = client.get("/providers/incidents/").context["page"]
     assert [i.summary for i in page] == ["接口短暂中断"]
+
+
+# -- who closes an incident ---------------------------------------------------------------------
+
+
+def _city_incident(world, **kw):
+    return incident_report(
+        platform=world["platform"],
+        by=world["users"]["city"],
+        occurred_at=timezone.now() - dt.timedelta(days=2),
+        severity="high",
+        summary="巡查发现数据库对公网开放",
+        **kw,
+    )
+
+
+def test_a_provider_cannot_close_an_incident_the_city_recorded(world):
+    incident = _city_incident(world)
+    assert incident.source == "city"
+    prov = world["prov"]
+    prov.refresh_from_db()
+    before = prov.trust_score
+    with pytest.raises(ValidationError) as exc:
+        incident_resolve(incident=incident, by=world["users"]["provider"], resolution="已关闭端口")
+    assert "市工信局" in exc.value.messages[0]
+    incident.refresh_from_db()
+    prov.refresh_from_db()
+    assert incident.resolved_at is None and prov.trust_score == before
+
+
+def test_the_provider_proposes_a_resolution_and_only_the_citys_confirmation_changes_the_rating(
+    world,
+):
+    from yunshu.providers.supervision import incident_resolution_propose
+
+    incident = _city_incident(world)
+    prov = world["prov"]
+    prov.refresh_from_db()
+    open_score = prov.trust_score
+    incident_resolution_propose(
+        incident=incident, by=world["users"]["provider"], resolution="已关闭公网端口并加白名单"
+    )
+    incident.refresh_from_db()
+    prov.refresh_from_db()
+    assert incident.proposed_resolution == "已关闭公网端口并加白名单"
+    assert incident.resolved_at is None and prov.trust_score == open_score
+    assert Notification.objects.filter(
+        recipient=world["users"]["city"], subject__contains="请确认"
+    ).exists()
+    assert AuditEntry.objects.filter(action="incident.propose_resolution").count() == 1
+    incident_resolve(incident=incident, by=world["users"]["city"], resolution="核实已整改")
+    prov.refresh_from_db()
+    assert prov.trust_score > open_score
+
+
+def test_a_provider_still_resolves_the_incidents_it_reported_itself(world):
+    incident_resolve(incident=world["incident"], by=world["users"]["provider"], resolution="已恢复")
+    world["incident"].refresh_from_db()
+    assert world["incident"].resolved_at is not None
+
+
+def test_the_incident_page_offers_the_provider_a_proposal_for_a_city_recorded_incident(
+    client, world
+):
+    incident = _city_incident(world)
+    client.force_login(world["users"]["provider"])
+    page = client.get(f"/providers/incidents/{incident.pk}/").content.decode()
+    assert 'data-testid="propose-form"' in page and 'data-testid="resolve-form"' not in page
+    response = client.post(
+        f"/providers/incidents/{incident.pk}/resolve/", {"resolution": "自行结案"}, follow=True
+    )
+    incident.refresh_from_db()
+    assert incident.resolved_at is None and "市工信局" in response.content.decode()
+    client.post(f"/providers/incidents/{incident.pk}/propose/", {"resolution": "已整改"})
+    incident.refresh_from_db()
+    assert incident.proposed_resolution == "已整改"
+    client.force_login(world["users"]["city"])
+    page = client.get(f"/providers/incidents/{incident.pk}/").content.decode()
+    assert 'data-testid="proposed-resolution"' in page and "确认处置情况" in page
+
+
+# -- self-declared or verified ------------------------------------------------------------------
+
+
+def test_the_city_marks_a_platform_verified_and_a_later_edit_by_the_provider_clears_it(
+    client, world
+):
+    from yunshu.providers.supervision import platform_update, platform_verify
+
+    platform, city = world["platform"], world["users"]["city"]
+    with pytest.raises(Http404):
+        platform_verify(platform=platform, by=world["users"]["provider"])
+    client.force_login(city)
+    assert client.post(f"/providers/platforms/{platform.pk}/verify/").status_code == 302
+    platform.refresh_from_db()
+    assert platform.verified_at is not None and platform.verified_by == city
+    assert AuditEntry.objects.filter(action="platform.verify").count() == 1
+    prov = world["prov"]
+    prov.refresh_from_db()
+    assert all(r["params"].get("verified") for r in prov.trust_reasons if r["code"] == "mainland")
+    platform_update(platform=platform, by=world["users"]["provider"], data={"exit_plan": "改了"})
+    platform.refresh_from_db()
+    assert platform.verified_at is None
+    entry = AuditEntry.objects.filter(action="platform.update").last()
+    assert entry.after["verified_at"] is None
+
+
+def test_enterprises_read_which_trust_reasons_are_self_declared(client, world):
+    from yunshu.providers.trust import provider_trust_refresh
+
+    provider_trust_refresh(provider=world["prov"])
+    page = client.get(f"/catalogue/providers/{world['prov'].pk}/").content.decode()
+    assert 'data-testid="trust-basis-self_declared"' in page and "服务商自报" in page
+    from yunshu.providers.supervision import platform_verify
+
+    platform_verify(platform=world["platform"], by=world["users"]["city"])
+    page = client.get(f"/catalogue/providers/{world['prov'].pk}/").content.decode()
+    assert 'data-testid="trust-basis-verified"' in page
+    assert 'data-testid="trust-basis-self_declared"' not in page
+
+
+# -- exports --------------------------------------------------------------------------------
+
+
+def _sheet(response):
+    import io
+
+    from openpyxl import load_workbook
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    return list(load_workbook(io.BytesIO(b"".join(response.streaming_content))).active.values)
+
+
+def test_the_trust_overview_exports_exactly_the_rows_of_its_filter(client, world):
+    from yunshu.providers.models import Provider
+
+    Provider.objects.filter(pk=world["prov"].pk).update(trust_grade="B", trust_score=70)
+    Provider.objects.filter(pk=world["other"].pk).update(trust_grade="D", trust_score=20)
+    provider(name="另一家 B", trust_grade="B", trust_score=66)
+    client.force_login(world["users"]["city"])
+    shown = [p.name for p in client.get("/providers/supervision/?grade=B").context["page"]]
+    assert 'data-testid="export"' in client.get("/providers/supervision/?grade=B").content.decode()
+    rows = _sheet(client.get("/providers/supervision/export.xlsx?grade=B"))
+    assert rows[0][:4] == ("服务商", "统一社会信用代码", "可信等级", "评分")
+    assert [r[0] for r in rows[1:]] == shown == ["另一家 B", "云启数字"]
+    assert rows[2][4] == 1  # one platform
+    rows = _sheet(client.get("/providers/supervision/export.xlsx?q=别家"))
+    assert [r[0] for r in rows[1:]] == ["别家云"]
+
+
+def test_the_incident_list_exports_exactly_the_rows_of_its_filter(client, world):
+    _city_incident(world)
+    client.force_login(world["users"]["city"])
+    query = "severity=high"
+    shown = [i.summary for i in client.get(f"/providers/incidents/?{query}").context["page"]]
+    rows = _sheet(client.get(f"/providers/incidents/export.xlsx?{query}"))
+    assert [r[6] for r in rows[1:]] == shown == ["巡查发现数据库对公网开放"]
+    assert rows[1][8] == "市工信局登记" and rows[1][9] == "未处置"
+    everything = _sheet(client.get("/providers/incidents/export.xlsx"))
+    assert len(everything) == 1 + Incident.objects.count()
+
+
+@pytest.mark.parametrize("who", ["provider", "enterprise", "town"])
+def test_only_the_city_exports_supervision_lists(client, world, who):
+    client.force_login(world["users"][who])
+    assert client.get("/providers/supervision/export.xlsx").status_code == 404
+    assert client.get("/providers/incidents/export.xlsx").status_code == 404

@@ -36,12 +36,17 @@ BEST_PLATFORM = PlatformFacts(
     exit_plan=True,
     data_return_days=15,
 )
-DENGBAO_3 = CertificateFacts("dengbao", "等保", mandatory=True, valid=True, level="三级")
-DENGBAO_2 = CertificateFacts("dengbao", "等保", mandatory=True, valid=True, level="二级")
-DENGBAO_EXPIRED = CertificateFacts("dengbao", "等保", mandatory=True, expired=True)
-DENGBAO_NONE = CertificateFacts("dengbao", "等保", mandatory=True)
-ISO = CertificateFacts("iso27001", "ISO/IEC 27001", valid=True)
-TRUSTED = CertificateFacts("trusted_cloud", "可信云", valid=True)
+# Points come with the facts (from CertificateType.trust_points / level_points in the database).
+DENGBAO_3 = CertificateFacts(
+    "dengbao", "等保备案", mandatory=True, valid=True, level="三级", points=30
+)
+DENGBAO_2 = CertificateFacts(
+    "dengbao", "等保备案", mandatory=True, valid=True, level="二级", points=20
+)
+DENGBAO_EXPIRED = CertificateFacts("dengbao", "等保备案", mandatory=True, expired=True, points=1)
+DENGBAO_NONE = CertificateFacts("dengbao", "等保备案", mandatory=True, points=1)
+ISO = CertificateFacts("iso27001", "ISO/IEC 27001 认证", valid=True, points=12)
+TRUSTED = CertificateFacts("trusted_cloud", "可信云评估", valid=True, points=8)
 
 
 def score(platforms=(), incidents=(), certificates=()):
@@ -78,7 +83,7 @@ def test_expired_mandatory_certificate_costs_40_and_missing_costs_20():
     assert score([BEST_PLATFORM], [], [DENGBAO_EXPIRED, ISO]).score == 50 + 12 - 40
     assert score([BEST_PLATFORM], [], [DENGBAO_NONE, ISO]).score == 50 + 12 - 20
     codes = [r.code for r in score([BEST_PLATFORM], [], [DENGBAO_EXPIRED]).reasons]
-    assert "mandatory_expired" in codes and "dengbao_missing" in codes
+    assert "mandatory_expired" in codes and "certificate_missing" in codes
 
 
 def test_the_weakest_platform_counts_and_is_named():
@@ -88,6 +93,7 @@ def test_the_weakest_platform_counts_and_is_named():
     assert result.score == 16 + 30
     assert result.reasons[0].code == "worst_platform"
     assert result.reasons[0].params == {"count": 2, "platform": "海外备份"}
+    assert result.reasons[1].params["platform"] == "海外备份"
 
 
 def test_no_platform_earns_no_platform_points():
@@ -126,7 +132,7 @@ def test_reasons_read_as_plain_words():
     )
     texts = [r.text for r in result.reasons]
     assert "「云启工业云」启用存储加密" in texts
-    assert "有效的等保备案（三级）" in texts
+    assert "有效的等保备案，三级" in texts
     assert "1 起未处置完毕的重大安全事件（其中 1 起涉及客户数据）" in texts
     assert reason_text({"code": "unknown-code"}) == "unknown-code"
 
@@ -157,6 +163,7 @@ incidents_st = st.builds(
 def certificates_st(draw):
     out = []
     standing = draw(st.sampled_from(["valid", "expired", "none"]))
+    level = draw(st.sampled_from(["二级", "三级", "四级", ""])) if standing == "valid" else ""
     out.append(
         CertificateFacts(
             "dengbao",
@@ -164,16 +171,21 @@ def certificates_st(draw):
             mandatory=True,
             valid=standing == "valid",
             expired=standing == "expired",
-            level=draw(st.sampled_from(["二级", "三级", "四级", ""]))
-            if standing == "valid"
-            else "",
+            level=level,
+            points={"二级": 20, "三级": 30, "四级": 30}.get(level, 10),
         )
     )
-    for key in ("iso27001", "trusted_cloud"):
+    for key, points in (("iso27001", 12), ("trusted_cloud", 8), ("later_type", 15)):
         standing = draw(st.sampled_from(["valid", "expired", "absent"]))
         if standing != "absent":
             out.append(
-                CertificateFacts(key, key, valid=standing == "valid", expired=standing == "expired")
+                CertificateFacts(
+                    key,
+                    key,
+                    valid=standing == "valid",
+                    expired=standing == "expired",
+                    points=points,
+                )
             )
     return out
 
@@ -260,19 +272,25 @@ def test_improving_a_platform_never_lowers_the_score(w, data):
 
 
 @settings(max_examples=200, deadline=None)
-@given(world, st.sampled_from(["dengbao", "iso27001", "trusted_cloud"]))
+@given(world, st.sampled_from(["dengbao", "iso27001", "trusted_cloud", "later_type"]))
 def test_a_valid_certificate_never_lowers_the_score(w, key):
     platforms, incidents, certificates = w
     others = [c for c in certificates if c.type_key != key]
     old = next((c for c in certificates if c.type_key == key), None)
+    points = {"dengbao": 30, "iso27001": 12, "trusted_cloud": 8, "later_type": 15}[key]
     valid = CertificateFacts(
-        key, key, mandatory=key == "dengbao", valid=True, level="三级" if key == "dengbao" else ""
+        key,
+        key,
+        mandatory=key == "dengbao",
+        valid=True,
+        level="三级" if key == "dengbao" else "",
+        points=points,
     )
     before = score(platforms, incidents, certificates).score
     assert score(platforms, incidents, [*others, valid]).score >= before
     if old is not None and old.valid and key == "dengbao":
         # Raising the 等保 level never lowers it either.
-        lower = dataclasses.replace(old, level="二级")
+        lower = dataclasses.replace(old, level="二级", points=20)
         assert (
             score(platforms, incidents, [*others, lower]).score
             <= score(platforms, incidents, [*others, valid]).score
@@ -322,10 +340,16 @@ def test_refresh_stores_score_grade_reasons_bumps_the_catalogue_and_audits():
     provider_trust_refresh(provider=prov)
     prov.refresh_from_db()
     assert (prov.trust_score, prov.trust_grade) == (92, "A")
-    assert {"code": "iso27001", "points": 12, "params": {}} in prov.trust_reasons
+    iso = CertificateType.objects.get(key="iso27001")
+    assert {
+        "code": "certificate",
+        "points": 12,
+        "params": {"name": iso.name_zh, "name_en": iso.name_en},
+    } in prov.trust_reasons
     assert catalogue_version() > version
     entry = AuditEntry.objects.filter(action="provider.trust_refresh").last()
-    assert entry.after == {"trust_score": 92, "trust_grade": "A"}
+    assert (entry.after["trust_score"], entry.after["trust_grade"]) == (92, "A")
+    assert entry.after["trust_reasons"] == prov.trust_reasons
 
 
 @pytest.mark.django_db
@@ -361,4 +385,107 @@ def test_daily_refresh_lets_a_resolved_incident_age_out():
     prov.refresh_from_db()
     assert prov.trust_score == 80
     assert trust_refresh_all() == 0  # nothing changed: nothing written
-    assert trust_tick(dt.date.today()) == {"trust_changed": 0}
+    assert trust_tick(dt.date.today())["trust_changed"] == 0
+
+
+# -- certificate points are data on the type ----------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_seeded_types_keep_the_points_the_code_used_to_hard_code():
+    points = {
+        t.key: (t.trust_points, t.level_points)
+        for t in CertificateType.objects.filter(key__in=["dengbao", "iso27001", "trusted_cloud"])
+    }
+    assert points == {
+        "dengbao": (10, {"四级": 30, "三级": 30, "二级": 20}),
+        "iso27001": (12, {}),
+        "trusted_cloud": (8, {}),
+    }
+    assert CertificateType.objects.get(key="cmmi").trust_points == 0
+
+
+@pytest.mark.django_db
+def test_a_certificate_type_added_later_earns_the_points_set_on_it():
+    prov = provider()
+    _platform(prov)
+    _certificate(prov, "dengbao", level="三级")
+    CertificateType.objects.create(
+        key="dsmm", name_zh="数据安全能力成熟度认证", name_en="DSMM", trust_points=6
+    )
+    _certificate(prov, "dsmm")
+    provider_trust_refresh(provider=prov)
+    prov.refresh_from_db()
+    assert prov.trust_score == 50 + 30 + 6
+    [reason] = [r for r in prov.trust_reasons if r["params"].get("name_en") == "DSMM"]
+    assert reason["points"] == 6 and reason_text(reason) == "有效的数据安全能力成熟度认证"
+
+
+def test_certificate_points_never_add_up_to_more_than_50():
+    many = [CertificateFacts(f"t{i}", f"证书{i}", valid=True, points=20) for i in range(4)]
+    result = score([], [], many)
+    assert result.score == 50
+    assert result.reasons[-2].code == "certificates_capped" and result.reasons[-2].points == -30
+
+
+# -- stored only when it changes ----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_unchanged_rating_neither_bumps_the_catalogue_nor_writes_an_audit_entry():
+    prov = provider()
+    _platform(prov)
+    assert provider_trust_refresh(provider=prov) is True
+    version, entries = catalogue_version(), AuditEntry.objects.count()
+    assert provider_trust_refresh(provider=prov) is False
+    assert catalogue_version() == version and AuditEntry.objects.count() == entries
+
+
+@pytest.mark.django_db
+def test_a_change_of_reasons_alone_is_stored_and_audited():
+    prov = provider()
+    platform = _platform(prov)
+    provider_trust_refresh(provider=prov)
+    prov.refresh_from_db()
+    score_before = prov.trust_score
+    Platform.objects.filter(pk=platform.pk).update(name="云启工业云二期")
+    version = catalogue_version()
+    assert provider_trust_refresh(provider=prov) is True
+    prov.refresh_from_db()
+    assert prov.trust_score == score_before
+    entry = AuditEntry.objects.filter(action="provider.trust_refresh").last()
+    assert entry.before["trust_score"] == entry.after["trust_score"]
+    assert entry.before["trust_reasons"] != entry.after["trust_reasons"]
+    assert catalogue_version() == version + 1
+
+
+@pytest.mark.django_db
+def test_the_trust_job_refreshes_once_a_day_however_often_the_scheduler_ticks(
+    django_assert_max_num_queries,
+):
+    for _ in range(3):
+        _platform(provider())
+    day = dt.date(2026, 5, 4)
+    first = trust_tick(day)
+    assert first == {"trust_changed": 3, "trust_checked": 3}
+    with django_assert_max_num_queries(2):
+        assert trust_tick(day) == {"trust_changed": 0, "trust_checked": 0}
+    assert trust_tick(day + dt.timedelta(days=1))["trust_checked"] == 3
+    assert AuditEntry.objects.filter(action="schedule.trust_daily").count() == 2
+
+
+# -- whose word a platform fact is ------------------------------------------------------------
+
+
+def test_platform_reasons_say_self_declared_until_the_city_verifies_them():
+    from yunshu.providers.trust import basis_text, reason_basis
+
+    declared = score([BEST_PLATFORM], [], [DENGBAO_3]).reasons
+    verified = score([dataclasses.replace(BEST_PLATFORM, verified=True)], [], [DENGBAO_3]).reasons
+    mainland = next(r.as_json() for r in declared if r.code == "mainland")
+    assert basis_text(mainland) == "服务商自报"
+    assert basis_text(next(r.as_json() for r in verified if r.code == "mainland")) == (
+        "市工信局已核实"
+    )
+    dengbao = next(r.as_json() for r in declared if r.code == "certificate_level")
+    assert reason_basis(dengbao) == ""  # a certificate the city approved is not self-declared

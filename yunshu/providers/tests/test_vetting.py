@@ -15,7 +15,7 @@ from django.http import Http404
 from yunshu.accounts.models import Organisation, Role, User
 from yunshu.core.demo import make_uscc
 from yunshu.core.models import AuditEntry, Cluster, Notification, Town
-from yunshu.factories import provider, provider_user, user_for
+from yunshu.factories import provider, provider_user, user_for, valid_certificate
 from yunshu.providers import vetting
 from yunshu.providers.catalogue_version import catalogue_version
 from yunshu.providers.models import Provider, VettingEvent, VettingState
@@ -144,6 +144,7 @@ def test_only_the_organisations_admin_may_apply_and_the_code_must_match_its_own(
 def test_the_whole_path_writes_state_history_audit_and_tells_both_sides(city):
     record = provider(state=S.SUBMITTED)
     admin = _admin(record)
+    colleague = user_for(Role.CITY)
     steps = [
         ("start_review", "", S.UNDER_REVIEW),
         ("approve", "", S.APPROVED),
@@ -164,7 +165,9 @@ def test_the_whole_path_writes_state_history_audit_and_tells_both_sides(city):
     assert history == [(a, t, r) for a, r, t in steps]
     assert vetting.ACTION_LABELS["reinstate"] == "已恢复"
     assert Notification.objects.filter(recipient=admin).count() == len(steps)
-    assert Notification.objects.filter(recipient=city).count() == len(steps)
+    # The other officers are told; the one who acted is not told of what they just did.
+    assert Notification.objects.filter(recipient=colleague).count() == len(steps)
+    assert not Notification.objects.filter(recipient=city).exists()
 
 
 def test_approval_puts_the_provider_in_the_pool_and_stamps_the_time(city):
@@ -191,8 +194,8 @@ def test_an_action_outside_the_table_is_refused_and_changes_nothing(city, state,
     assert not AuditEntry.objects.filter(action=f"provider.{action}").exists()
 
 
-@pytest.mark.parametrize("state", [s for s in S.values if s != S.REJECTED])
-def test_a_provider_can_resubmit_only_from_rejected(state):
+@pytest.mark.parametrize("state", [s for s in S.values if s not in (S.REJECTED, S.RETURNED)])
+def test_a_provider_can_resubmit_only_from_rejected_or_returned(state):
     record = provider(state=state)
     with pytest.raises(ValidationError):
         vetting.provider_transition(provider=record, action="resubmit", by=_admin(record))
@@ -283,6 +286,7 @@ def test_suspension_takes_products_out_of_the_catalogue_and_reinstatement_brings
     from yunshu.factories import product
 
     record = provider(state=S.APPROVED)
+    valid_certificate(record)
     item = product(record)
     assert item in catalogue_products()
     vetting.provider_transition(provider=record, action="suspend", by=city, reason="投诉")
@@ -355,6 +359,198 @@ def test_profile_edits_are_for_the_providers_admin_only(city):
             provider=record, by=_admin(record), data={"vetting_state": "approved"}
         )
     assert "vetting_state" in exc.value.message_dict
+
+
+# -- return for correction ----------------------------------------------------------------------
+
+
+def test_returning_for_correction_needs_a_reason_and_the_provider_resubmits_at_once(city):
+    record = provider(state=S.UNDER_REVIEW)
+    admin = _admin(record)
+    with pytest.raises(ValidationError) as exc:
+        vetting.provider_transition(provider=record, action="return", by=city, reason=" ")
+    assert "reason" in exc.value.message_dict
+    record = vetting.provider_transition(
+        provider=record, action="return", by=city, reason="请补充近一年的服务案例"
+    )
+    assert record.vetting_state == S.RETURNED
+    assert vetting.reapply_allowed_from(record) is None  # no waiting after a return
+    note = Notification.objects.get(recipient=admin)
+    assert "退回补充材料" in note.subject and "服务案例" in note.body
+    assert AuditEntry.objects.get(action="provider.return").after["vetting_state"] == S.RETURNED
+    # The provider may still edit its profile while it is returned, and sends it straight back.
+    vetting.provider_profile_update(provider=record, by=admin, data={"summary": "补充后的简介"})
+    record = vetting.provider_transition(provider=record, action="resubmit", by=admin)
+    assert record.vetting_state == S.SUBMITTED
+    history = list(record.vetting_events.values_list("action", flat=True))
+    assert history == ["return", "resubmit"]
+
+
+def test_the_year_long_wait_follows_only_a_final_rejection(city, settings):
+    settings.PROVIDER_REAPPLY_WAIT_DAYS = 365
+    returned = provider(state=S.UNDER_REVIEW)
+    vetting.provider_transition(provider=returned, action="return", by=city, reason="补材料")
+    vetting.provider_transition(provider=returned, action="resubmit", by=_admin(returned))
+    rejected = provider(state=S.UNDER_REVIEW)
+    vetting.provider_transition(provider=rejected, action="reject", by=city, reason="不符合")
+    with pytest.raises(ValidationError):
+        vetting.provider_transition(provider=rejected, action="resubmit", by=_admin(rejected))
+
+
+def test_a_profile_edit_while_rejected_does_not_restart_the_wait(city):
+    start = dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False):
+        record = provider(state=S.UNDER_REVIEW)
+        vetting.provider_transition(provider=record, action="reject", by=city, reason="材料不全")
+    with time_machine.travel(start + dt.timedelta(days=100), tick=False):
+        vetting.provider_profile_update(
+            provider=record, by=_admin(record), data={"name": "东莞市改名科技有限公司"}
+        )
+    record.refresh_from_db()
+    assert vetting.reapply_allowed_from(record) == dt.date(2027, 3, 1)
+
+
+# -- wording of what people are told -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("state", "action", "words"),
+    [
+        (S.UNDER_REVIEW, "reject", "的入库申请未通过"),
+        (S.APPROVED, "suspend", "的入库资格已暂停"),
+        (S.SUSPENDED, "revoke", "已从服务商资源池除名"),
+    ],
+)
+def test_notifications_say_what_happened_once_without_repeating_the_state(
+    city, state, action, words
+):
+    record = provider(state=state, name="东莞市测字科技有限公司")
+    admin = _admin(record)
+    vetting.provider_transition(provider=record, action=action, by=city, reason="理由")
+    subject = Notification.objects.get(recipient=admin).subject
+    assert subject == f"东莞市测字科技有限公司{words}"
+
+
+def test_a_refused_action_is_named_by_its_button_words(city):
+    with pytest.raises(ValidationError) as exc:
+        vetting.provider_transition(
+            provider=provider(state=S.SUBMITTED), action="reject", by=city, reason="x"
+        )
+    assert "“不予通过”" in exc.value.messages[0]
+
+
+# -- approval -------------------------------------------------------------------------------
+
+
+def test_approval_computes_the_trust_rating_at_once(city):
+    from yunshu.providers.models import Platform
+
+    record = provider(state=S.UNDER_REVIEW)
+    Platform.objects.create(
+        provider=record, name="云平台", datacentre_location="东莞", encryption_in_transit=True
+    )
+    valid_certificate(record, level="三级")
+    assert record.trust_grade == ""
+    record = vetting.provider_transition(provider=record, action="approve", by=city)
+    record.refresh_from_db()
+    assert record.trust_grade and record.trust_score == 10 + 10 + 30
+    assert any(r["code"] == "certificate_level" for r in record.trust_reasons)
+
+
+def test_approving_a_provider_without_its_mandatory_certificate_hides_its_products(city):
+    from yunshu.factories import product
+
+    record = provider(state=S.UNDER_REVIEW)
+    item = product(record)
+    vetting.provider_transition(provider=record, action="approve", by=city)
+    item.refresh_from_db()
+    assert item.visibility == "hidden_certificate"
+    assert item not in catalogue_products()
+    [lapse] = vetting.certificate_lapses(record)
+    assert lapse.missing and lapse.type.key == "dengbao"
+
+
+# -- profile changes reach the vetting history -------------------------------------------------
+
+
+def test_renaming_an_approved_provider_is_recorded_in_its_history_and_the_city_is_told(city):
+    record = provider(state=S.APPROVED, name="东莞市旧名科技有限公司")
+    admin = _admin(record)
+    vetting.provider_profile_update(
+        provider=record,
+        by=admin,
+        data={"name": "东莞市新名科技有限公司", "contact_phone": "0769-22123456", "summary": "x"},
+    )
+    event = record.vetting_events.get(action="profile_change")
+    assert event.changes == {
+        "name": ["东莞市旧名科技有限公司", "东莞市新名科技有限公司"],
+        "contact_phone": ["", "0769-22123456"],
+    }
+    assert event.from_state == event.to_state == S.APPROVED and event.by == admin
+    note = Notification.objects.get(recipient=city)
+    assert "东莞市旧名科技有限公司" in note.subject and "东莞市新名科技有限公司" in note.body
+    assert not Notification.objects.filter(recipient=admin).exists()
+
+
+def test_a_summary_edit_is_not_an_identity_change_and_stays_out_of_the_history(city):
+    record = provider(state=S.APPROVED)
+    vetting.provider_profile_update(provider=record, by=_admin(record), data={"summary": "新"})
+    assert not record.vetting_events.exists()
+    assert not Notification.objects.filter(recipient=city).exists()
+
+
+def test_the_lead_flag_changes_appear_in_the_vetting_history(city):
+    record = provider(state=S.APPROVED)
+    vetting.lead_provider_set(provider=record, lead=True, by=city)
+    vetting.lead_provider_set(provider=record, lead=False, by=city)
+    events = list(record.vetting_events.values_list("action", "changes"))
+    assert events == [
+        ("lead_set", {"is_lead_provider": [False, True]}),
+        ("lead_unset", {"is_lead_provider": [True, False]}),
+    ]
+
+
+# -- what a provider declares --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "phone", ["13800138000", "+86 138 0013 8000", "0769-22123456", "076922123456", "400-123-4567"]
+)
+def test_phone_numbers_in_the_usual_forms_are_accepted(phone):
+    assert vetting.phone_problem(phone) == ""
+
+
+@pytest.mark.parametrize("phone", ["1", "1380013800", "abc", "23800138000", "0769-123"])
+def test_a_malformed_phone_number_is_refused_with_a_clear_message(phone):
+    assert "11 位手机号" in vetting.phone_problem(phone)
+    with pytest.raises(ValidationError) as exc:
+        _register(contact_phone=phone)
+    assert "contact_phone" in exc.value.message_dict
+    assert not Provider.objects.exists()
+
+
+def test_the_vetting_page_warns_of_a_code_registered_under_another_name_outside_the_city():
+    from yunshu.factories import EnterpriseFactory
+
+    code = make_uscc(_rng, area="440300")  # Shenzhen
+    EnterpriseFactory(uscc=code, name="深圳市另一家制造有限公司")
+    record = provider(state=S.SUBMITTED, name="东莞市同名科技有限公司")
+    Provider.objects.filter(pk=record.pk).update(uscc=code)
+    provider(state=S.REJECTED, name="东莞市同名科技有限公司")
+    record.refresh_from_db()
+    warnings = vetting.registration_warnings(record)
+    assert len(warnings) == 3
+    assert "深圳市另一家制造有限公司" in warnings[0]
+    assert "440300" in warnings[1] and "441900" in warnings[1]
+    assert "另有服务商使用相同名称" in warnings[2]
+
+
+def test_a_plain_local_registration_raises_no_warning():
+    from yunshu.factories import EnterpriseFactory
+
+    record = provider(state=S.SUBMITTED)
+    EnterpriseFactory(uscc=record.uscc, name=record.name)
+    assert vetting.registration_warnings(record) == []
 
 
 # -- concurrency (PostgreSQL) -----------------------------------------------------------------

@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from yunshu.accounts.models import Organisation, Role, User
 from yunshu.core.demo import make_uscc
 from yunshu.core.models import Cluster, Town
-from yunshu.factories import provider, provider_user, user_for
+from yunshu.factories import provider, provider_user, user_for, valid_certificate
 from yunshu.providers import vetting
 from yunshu.providers.catalogue_version import catalogue_version
 from yunshu.providers.models import (
@@ -235,7 +235,7 @@ def test_the_profile_form_changes_towns_and_bumps_the_catalogue(client, world):
         "name": record.name,
         "summary": "新简介",
         "contact_name": "赵",
-        "contact_phone": "1",
+        "contact_phone": "13800000001",
         "towns_served": [humen.pk],
         "clusters_served": list(Cluster.objects.values_list("pk", flat=True)[:1]),
     }
@@ -314,10 +314,14 @@ def test_a_missing_reason_is_shown_on_the_page_and_changes_nothing(client, world
         f"/providers/vetting/{record.pk}/transition/",
         {"action": "reject", "reason": "", "expected_state": "under_review"},
     )
-    assert response.status_code == 400
-    assert 'data-testid="error-reason"' in response.content.decode()
+    # The detail page again, its reason field marked, with the message: not a bare 400.
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'data-testid="error-reason"' in page and "请填写理由" in page
+    assert 'is-invalid" data-testid="transition-reason"' in page
+    assert 'data-testid="transition-form"' in page
     record.refresh_from_db()
-    assert record.vetting_state == S.UNDER_REVIEW
+    assert record.vetting_state == S.UNDER_REVIEW and not record.vetting_events.exists()
 
 
 def test_a_double_post_of_the_approve_button_approves_once(client, world):
@@ -327,7 +331,7 @@ def test_a_double_post_of_the_approve_button_approves_once(client, world):
     data = {"action": "approve", "expected_state": "under_review"}
     assert client.post(url, data).status_code == 302
     second = client.post(url, data)
-    assert second.status_code == 400 and "已变为" in second.content.decode()
+    assert second.status_code == 200 and "已变为" in second.content.decode()
     assert VettingEvent.objects.filter(provider=record, action="approve").count() == 1
 
 
@@ -337,6 +341,7 @@ def test_the_provider_resubmits_from_its_page_after_the_wait(client, settings):
     client.force_login(provider_user(record, is_org_admin=True))
     page = client.get("/providers/application/").content.decode()
     assert 'data-testid="resubmit"' in page and "新加坡 PSG" in page
+    assert "市工信局可以调整" not in page  # no screen offers that
     assert client.post("/providers/application/resubmit/").status_code == 302
     record.refresh_from_db()
     assert record.vetting_state == S.SUBMITTED
@@ -390,3 +395,76 @@ def test_a_bad_upload_is_reported_on_the_application_page(client, world):
     )
     assert "内容不是 PNG" in response.content.decode()
     assert ProviderDocument.objects.count() == 1  # only the world's
+
+
+def test_a_returned_application_shows_what_to_add_and_can_be_sent_back_at_once(client):
+    record = provider(state=S.UNDER_REVIEW)
+    city = user_for(Role.CITY)
+    vetting.provider_transition(provider=record, action="return", by=city, reason="补充等保备案")
+    client.force_login(provider_user(record, is_org_admin=True))
+    page = client.get("/providers/application/").content.decode()
+    assert "需要补充的材料" in page and "补充等保备案" in page
+    assert 'data-testid="resubmit"' in page and 'data-testid="reapply-note"' not in page
+    assert 'data-testid="profile-edit"' in page
+    response = client.post(
+        "/providers/application/resubmit/", {"expected_state": "returned"}, follow=True
+    )
+    assert "已重新提交入库申请" in response.content.decode()
+    record.refresh_from_db()
+    assert record.vetting_state == S.SUBMITTED
+
+
+def test_the_city_returns_an_application_from_the_detail_page(client, world):
+    record = provider(state=S.UNDER_REVIEW)
+    client.force_login(world["users"][Role.CITY])
+    page = client.get(f"/providers/vetting/{record.pk}/").content.decode()
+    assert 'data-testid="action-return"' in page
+    response = client.post(
+        f"/providers/vetting/{record.pk}/transition/",
+        {"action": "return", "reason": "缺营业执照", "expected_state": "under_review"},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "已退回补充材料" in page and "已执行" not in page
+    record.refresh_from_db()
+    assert record.vetting_state == S.RETURNED
+
+
+def test_the_detail_page_warns_before_approving_a_provider_without_its_mandatory_certificate(
+    client, world
+):
+    record = provider(state=S.UNDER_REVIEW)
+    client.force_login(world["users"][Role.CITY])
+    page = client.get(f"/providers/vetting/{record.pk}/").content.decode()
+    assert 'data-testid="approval-warning"' in page and 'data-testid="lapses"' in page
+    valid_certificate(record)
+    page = client.get(f"/providers/vetting/{record.pk}/").content.decode()
+    assert 'data-testid="approval-warning"' not in page
+
+
+def test_the_detail_page_shows_registration_warnings(client, world):
+    record = provider(state=S.SUBMITTED, name=world["provider"].name)  # a namesake
+    client.force_login(world["users"][Role.CITY])
+    page = client.get(f"/providers/vetting/{record.pk}/").content.decode()
+    assert 'data-testid="registration-warnings"' in page and "另有服务商使用相同名称" in page
+
+
+def test_the_history_shows_a_rename_with_before_and_after(client, world):
+    record, admin = world["provider"], world["users"][Role.PROVIDER]
+    vetting.provider_profile_update(
+        provider=record, by=admin, data={"name": "东莞市更名云科技有限公司"}
+    )
+    client.force_login(world["users"][Role.CITY])
+    page = client.get(f"/providers/vetting/{record.pk}/").content.decode()
+    assert 'data-testid="history-change"' in page
+    assert "东莞市受审云科技有限公司" in page and "东莞市更名云科技有限公司" in page
+
+
+def test_the_registration_form_marks_towns_required_and_shows_the_password_rules(client):
+    page = client.get("/providers/register/").content.decode()
+    assert '<legend class="form-label required">服务镇街</legend>' in page
+    assert "8" in page and "密码" in page and "<ul>" in page  # Django's password help list
+    response = client.post("/providers/register/", _register_form(contact_phone="12345"))
+    page = response.content.decode()
+    assert 'data-testid="error-contact_phone"' in page and "11 位手机号" in page
+    assert not Provider.objects.filter(name="东莞市表单云科技有限公司").exists()
