@@ -155,11 +155,9 @@ def demo_world(reference_data: None) -> DemoWorld:
     from yunshu.accounts.models import User
     from yunshu.core.demo import create_demo_users, generate_enterprises
     from yunshu.enterprises.models import DataGrant
-    from yunshu.providers.demo import demo_provider_setup
 
     generate_enterprises(200, seed=1)
     create_demo_users()
-    demo_provider_setup()  # the provider login is in the pool, as in `yunshu demo`
     owner = User.objects.select_related("organisation__enterprise").get(username="enterprise")
     enterprise = owner.organisation.enterprise
     provider = User.objects.get(username="provider")

@@ -293,7 +293,9 @@ def test_provider_sees_only_granted(
     demo_world: Any, live_server: Any, new_page: Any, screenshot: Any
 ) -> None:
     from yunshu.enterprises.models import Enterprise
+    from yunshu.providers.demo import demo_provider_setup
 
+    demo_provider_setup()  # a provider reads shared data only while it is in the pool
     granted = set(
         Enterprise.objects.filter(pk__in=demo_world.granted_enterprise_ids).values_list(
             "name", flat=True

@@ -10,10 +10,10 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
-        from .models import Cluster, Town
+        from .models import Cluster, Industry, Town
         from .reference import reference_choices_clear
 
-        for model in (Town, Cluster):
+        for model in (Town, Cluster, Industry):
             post_save.connect(
                 reference_choices_clear, sender=model, dispatch_uid=f"choices-{model}"
             )

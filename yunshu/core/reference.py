@@ -48,15 +48,15 @@ def load_reference_data(apps: Any = None) -> None:
         cluster.towns_known_for.set([towns[n] for n in names])
 
 
-# Towns and clusters for select boxes, kept per process: every filter form needs them and they
-# change only when a superuser edits reference data. A save in this process clears them at
-# once (signals, connected in CoreConfig.ready); other processes see the edit within TTL.
+# Towns, clusters and industries for select boxes, kept per process: every filter form needs
+# them, and they change only when a superuser edits reference data. A save in this process
+# clears them at once (signals, connected in CoreConfig.ready); other processes within TTL.
 CHOICES_TTL_SECONDS = 300
-_choices: dict[tuple[str, str], tuple[float, list[tuple[int, str]]]] = {}
+_choices: dict[tuple[str, str], tuple[float, list[tuple[Any, str]]]] = {}
 
 
-def reference_choices(model_name: str) -> list[tuple[int, str]]:
-    """(pk, name in the active language) of "town" or "cluster", in their display order."""
+def reference_choices(model_name: str) -> list[tuple[Any, str]]:
+    """(pk, name in the active language) of "town", "cluster" or "industry", in display order."""
     import time
 
     from django.apps import apps

@@ -6,10 +6,14 @@ from __future__ import annotations
 from django.db.models import F
 from django.utils import timezone
 
+from yunshu.core.versions import data_changed
+
 from .models import CatalogueVersion
 
 
 def catalogue_bump() -> None:
+    # Also the data version the catalogue page's totals are cached under (core.versions).
+    data_changed("catalogue")
     updated = CatalogueVersion.objects.filter(pk=1).update(
         number=F("number") + 1, changed_at=timezone.now()
     )

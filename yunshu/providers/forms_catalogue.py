@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from yunshu.core.forms import StyledForm
 from yunshu.core.models import Cluster, Industry
+from yunshu.core.reference import reference_choices
 
 from .catalogue import (
     LEVEL_LABELS,
@@ -219,18 +220,11 @@ SORT_CHOICES = [
 class CatalogueFilterForm(StyledForm, forms.Form):
     q = forms.CharField(label=gettext_lazy("搜索"), required=False, max_length=100)
     scene = forms.ChoiceField(label=gettext_lazy("场景"), required=False)
-    cluster = forms.ModelChoiceField(
-        Cluster.objects.order_by("sort_order"),
-        label=gettext_lazy("产业集群"),
-        required=False,
-        empty_label=gettext_lazy("全部集群"),
+    # Choices from the per-process reference lists (set in __init__), not a query each.
+    cluster = forms.TypedChoiceField(
+        label=gettext_lazy("产业集群"), required=False, coerce=int, empty_value=None
     )
-    industry = forms.ModelChoiceField(
-        Industry.objects.order_by("code"),
-        label=gettext_lazy("行业"),
-        required=False,
-        empty_label=gettext_lazy("全部行业"),
-    )
+    industry = forms.ChoiceField(label=gettext_lazy("行业"), required=False)
     deployment = forms.ChoiceField(
         label=gettext_lazy("部署方式"),
         required=False,
@@ -277,10 +271,10 @@ class CatalogueFilterForm(StyledForm, forms.Form):
 
     def __init__(self, *args: Any, scenes: tuple[SceneInfo, ...] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["scene"].choices = [  # type: ignore[attr-defined]
-            ("", _("全部场景")),
-            *((s.key, s.name) for s in scenes),
-        ]
+        fields: dict[str, Any] = self.fields
+        fields["scene"].choices = [("", _("全部场景")), *((s.key, s.name) for s in scenes)]
+        fields["cluster"].choices = [("", _("全部集群")), *reference_choices("cluster")]
+        fields["industry"].choices = [("", _("全部行业")), *reference_choices("industry")]
         self.fields["lead"].widget.attrs["class"] = "form-check-input"
         self.fields["price_max"].widget.attrs.update({"step": 1000, "inputmode": "numeric"})
 
@@ -302,8 +296,8 @@ class CatalogueFilterForm(StyledForm, forms.Form):
         return {
             "q": d.get("q") or "",
             "scene": d.get("scene") or "",
-            "cluster": d["cluster"].pk if d.get("cluster") else None,
-            "industry": d["industry"].pk if d.get("industry") else None,
+            "cluster": d.get("cluster"),
+            "industry": d.get("industry") or None,
             "deployment": d.get("deployment") or "",
             "size_class": d.get("size_class") or "",
             "price_max": d.get("price_max"),

@@ -9,7 +9,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import TemplateDoesNotExist
@@ -21,8 +20,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from yunshu.core.errors import check, is_htmx
+from yunshu.core.versions import VersionedPaginator
 
 from . import catalogue as cat
+from .cards import product_cards
 from .exports_catalogue import XLSX, write_catalogue_xlsx
 from .forms_catalogue import CatalogueFilterForm, ProductForm
 from .models import SECURITY_FEATURES, Product, Provider, VettingState
@@ -88,20 +89,27 @@ def catalogue_list(request: HttpRequest) -> HttpResponse:
     scenes = cat.catalogue_scenes()
     form = CatalogueFilterForm(request.GET or None, scenes=scenes)
     qs = cat.catalogue_search(**form.filters())
-    page = Paginator(qs, form.page_size()).get_page(request.GET.get("page"))
+    filters = form.filters()
+    # One count per catalogue version and filter set; the public sees one catalogue.
+    paginator = VersionedPaginator(
+        qs, form.page_size(), versions=["catalogue"], key=f"catalogue|{sorted(filters.items())}"
+    )
+    page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     size = form.chosen_size()
-    filters = form.filters()
+    products = _decorate(page.object_list, cat.scene_names(scenes), size)
+    compare = _compare_context(request)
     context = {
         "advanced": sum(1 for key in ADVANCED_FILTERS if filters[key] not in (None, "", False)),
         "form": form,
         "page": page,
-        "products": _decorate(page.object_list, cat.scene_names(scenes), size),
+        "products": products,
+        "cards": product_cards(products, request, compare["compare_ids"]),
         "size_label": cat.size_label(size) if size else "",
         "query": query.urlencode(),
         "can_export": cat.can_export_catalogue(request.user)[0],
-        **_compare_context(request),
+        **compare,
     }
     template = "catalogue/_results.html" if is_htmx(request) else "catalogue/list.html"
     return render(request, template, context)

@@ -5,26 +5,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0003_data_version'),
-        ('enterprises', '0001_initial'),
+        ("core", "0003_data_version"),
+        ("enterprises", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='enterprise',
-            name='cluster',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='enterprises', to='core.cluster', verbose_name='产业集群'),
+            model_name="enterprise",
+            name="cluster",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="enterprises",
+                to="core.cluster",
+                verbose_name="产业集群",
+            ),
         ),
         migrations.AlterField(
-            model_name='enterprise',
-            name='industry',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='enterprises', to='core.industry', verbose_name='行业大类'),
+            model_name="enterprise",
+            name="industry",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="enterprises",
+                to="core.industry",
+                verbose_name="行业大类",
+            ),
         ),
         migrations.AlterField(
-            model_name='enterprise',
-            name='town',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='enterprises', to='core.town', verbose_name='所属镇街'),
+            model_name="enterprise",
+            name="town",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="enterprises",
+                to="core.town",
+                verbose_name="所属镇街",
+            ),
         ),
     ]

@@ -130,6 +130,13 @@ def test_htmx_returns_only_the_results_and_the_links_keep_the_filters(client, sh
 
 
 def _queries(client, url):
+    from django.core.cache import cache
+
+    from yunshu.core.reference import reference_choices_clear
+
+    # The cold case: the total is counted, the cluster and industry lists are read.
+    cache.clear()
+    reference_choices_clear()
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url)
     assert response.status_code == 200
@@ -489,3 +496,39 @@ def test_a_pending_providers_uncertified_product_says_it_also_needs_the_certific
     client.force_login(provider_user(prov))
     html = client.get("/catalogue/mine/").content.decode()
     assert "入库后展示" in html and "审核通过且必备证书获认可后在公开目录中展示" in html
+
+
+@pytest.mark.parametrize("selected", [False, True])
+def test_a_cards_compare_form_is_the_shared_compare_button_template(rf, selected):
+    import re
+
+    from django.contrib.auth.models import AnonymousUser
+    from django.template.loader import render_to_string
+
+    from yunshu.providers.cards import compare_form_html
+
+    request = rf.get("/catalogue/?scene=quality")
+    request.user = AnonymousUser()
+    token = "t" * 64
+    ours = compare_form_html(7, selected=selected, token=token, back=request.get_full_path())
+
+    class P:
+        pk = 7
+
+    theirs = render_to_string(
+        "catalogue/_compare_button.html",
+        {"p": P(), "compare_ids": [7] if selected else [], "csrf_token": token},
+        request=request,
+    )
+    theirs = re.sub(r">\s+<", "><", theirs).strip()
+    assert ours == theirs
+
+
+def test_cards_escape_what_providers_typed(client):
+    from yunshu.factories import product, provider
+
+    record = provider(name="<b>坏</b>服务商")
+    product(record, name="<script>x</script>产品", summary='"引号" & <i>标签</i>')
+    html = client.get("/catalogue/").content.decode()
+    assert "<script>x</script>" not in html and "&lt;script&gt;x&lt;/script&gt;产品" in html
+    assert "&lt;b&gt;坏&lt;/b&gt;服务商" in html and "&amp; &lt;i&gt;标签&lt;/i&gt;" in html
