@@ -193,7 +193,8 @@ def measure(*, seconds: int = 10, seed: int = 11) -> dict[str, Any]:
         }
         results: dict[str, dict[str, Any]] = {}
         for name, urls in targets.items():
-            _wrk(port, urls, cookie, max(2, seconds // 5))  # warm both workers
+            # Warm both workers: each computes the cached totals once per process.
+            _wrk(port, urls, cookie, max(3, seconds // 2))
             results[name] = _wrk(port, urls, cookie, seconds)
     finally:
         os.killpg(server.pid, signal.SIGTERM)

@@ -26,7 +26,7 @@ class Scale:
 
 
 CITY = Scale("city", 200_000, 200_000, 10, 5, 200)
-QUICK = Scale("quick", 20_000, 20_000, 3, 2, 50)
+QUICK = Scale("quick", 20_000, 10_000, 3, 2, 50)
 
 
 def world(scale: Scale, log: Callable[[str], None]) -> dict[str, Any]:

@@ -124,9 +124,30 @@ def _shipped_scenes() -> tuple[SceneInfo, ...]:
     )
 
 
+# The scenes change only when another questionnaire comes into force: kept per process for a
+# minute (cleared at once in this process when a questionnaire or level rule is saved).
+SCENES_TTL_SECONDS = 60
+_scenes: dict[str, tuple[float, tuple[SceneInfo, ...]]] = {}
+
+
 def catalogue_scenes() -> tuple[SceneInfo, ...]:
     """The scenes of the maturity questionnaire in force (the one with the active level rule,
     else the newest stored, else the newest shipped file)."""
+    import time
+
+    found = _scenes.get("maturity")
+    now = time.monotonic()
+    if found is None or now - found[0] > SCENES_TTL_SECONDS:
+        found = (now, _scenes_in_force())
+        _scenes["maturity"] = found
+    return found[1]
+
+
+def catalogue_scenes_clear(**kwargs: Any) -> None:
+    _scenes.clear()
+
+
+def _scenes_in_force() -> tuple[SceneInfo, ...]:
     from yunshu.assessments.definitions import engine_questionnaire
     from yunshu.assessments.models import Questionnaire
 

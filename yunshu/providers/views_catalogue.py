@@ -30,6 +30,18 @@ from .models import SECURITY_FEATURES, Product, Provider, VettingState
 from .selectors import catalogue_products, provider_for
 
 TRUST_PANEL = "providers/supervision/_trust_panel.html"
+CARD_FIELDS = (
+    "id",
+    "name",
+    "summary",
+    "price_bands",
+    "implementation_weeks",
+    "deployment",
+    "provider_id",
+    "provider__name",
+    "provider__trust_grade",
+    "provider__organisation__is_lead_provider",
+)
 # Filters folded under "更多筛选" on a phone (counted on the fold when set).
 ADVANCED_FILTERS = (
     "cluster",
@@ -71,10 +83,14 @@ def _compare_context(
     request: HttpRequest, message: str = "", level: str = "info"
 ) -> dict[str, Any]:
     ids = cat.compare_ids(request.session)
-    chosen = {
-        p.pk: p
-        for p in catalogue_products().filter(pk__in=ids).only("pk", "name", "provider__name")
-    }
+    chosen = (
+        {
+            p.pk: p
+            for p in catalogue_products().filter(pk__in=ids).only("pk", "name", "provider__name")
+        }
+        if ids
+        else {}
+    )
     return {
         "compare_items": [chosen[i] for i in ids if i in chosen],
         "compare_ids": ids,
@@ -88,7 +104,9 @@ def _compare_context(
 def catalogue_list(request: HttpRequest) -> HttpResponse:
     scenes = cat.catalogue_scenes()
     form = CatalogueFilterForm(request.GET or None, scenes=scenes)
-    qs = cat.catalogue_search(**form.filters())
+    # Only what the cards show: the description, price JSON of other uses and the
+    # provider's trust reasons are large, and decoding them cost more than the cards.
+    qs = cat.catalogue_search(**form.filters()).only(*CARD_FIELDS)
     filters = form.filters()
     # One count per catalogue version and filter set; the public sees one catalogue.
     paginator = VersionedPaginator(
