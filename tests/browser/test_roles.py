@@ -168,6 +168,7 @@ def test_home_in_both_languages(
     check_home(desktop, role, "desktop", screenshot)
     # A small laptop: English labels are longer, and the top bar must still fit.
     desktop.set_viewport_size({"width": 1024, "height": 768})
+    desktop.reload()  # laid out at that width (charts drawn for it, not resized after)
     assert_no_horizontal_scroll(desktop, f"{role} home (en, 1024 px)")
 
     # The phone starts with the desktop's cookies: signed in, and the choice of English sticks.
