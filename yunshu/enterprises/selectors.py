@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from yunshu.accounts.models import Role
 
+from .importer import import_rows_slice
 from .models import AccessLogEntry, DataGrant, Enterprise, EnterpriseClaim, ImportJob
 
 
@@ -183,6 +184,5 @@ def enterprise_history(enterprise: Enterprise, *, limit: int = 50) -> list[Any]:
     )[:limit]
     for entry in entries:
         if entry.action == "enterprise.import_rows":
-            entry.before = (entry.before or {}).get(key)
-            entry.after = (entry.after or {}).get(key)
+            entry.before, entry.after = import_rows_slice(entry.before, entry.after, key)
     return entries

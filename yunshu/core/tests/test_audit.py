@@ -116,3 +116,14 @@ def test_twenty_concurrent_writers_leave_one_unforked_chain():
     assert seqs == list(range(1, len(seqs) + 1))
     assert AuditEntry.objects.values("prev_hash").distinct().count() == len(seqs)  # no fork
     assert audit_verify()[1] is None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_audit_values_are_compressed_with_lz4_on_postgresql() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attname, attcompression FROM pg_attribute"
+            " WHERE attrelid = 'core_auditentry'::regclass AND attname IN ('before', 'after')"
+        )
+        assert dict(cursor.fetchall()) == {"before": "l", "after": "l"}

@@ -20,10 +20,12 @@ from yunshu.core.demo import make_uscc
 from yunshu.core.models import AuditEntry, Cluster, Industry
 from yunshu.core.size_class import SizeClass
 from yunshu.enterprises.importer import (
+    AUDIT_FIELDS_KEY,
     CellError,
     ImportReport,
     Issue,
     import_enterprises,
+    import_rows_slice,
     map_columns,
     parse_bool,
     parse_date,
@@ -874,12 +876,18 @@ def test_every_import_write_is_audited_and_the_chain_verifies(tmp_path: Path) ->
             "pk", flat=True
         )
     }
-    # One entry per batch of rows: each enterprise's before and after, keyed by its id.
+    # One entry per batch of rows, keyed by enterprise id: a changed row's fields before and
+    # after; a new row's values as a list in the order the entry's `_fields` names.
     rows = AuditEntry.objects.get(action="enterprise.import_rows")
-    assert set(rows.after) == created_ids | {str(e.pk)}
+    assert set(rows.after) == created_ids | {str(e.pk), AUDIT_FIELDS_KEY}
     assert set(rows.before) == {str(e.pk)}
     assert rows.before[str(e.pk)]["employees"] == 50
     assert rows.after[str(e.pk)]["employees"] == 70
+    new_id = min(created_ids)
+    values = dict(zip(rows.after[AUDIT_FIELDS_KEY], rows.after[new_id], strict=True))
+    created = Enterprise.objects.get(pk=new_id)
+    assert values["name"] == created.name and values["town_id"] == created.town_id
+    assert import_rows_slice(rows.before, rows.after, new_id) == (None, values)
 
     n, problem = audit_verify()
     assert problem is None
@@ -965,3 +973,102 @@ def test_enterprise_history_shows_its_own_rows_of_an_import_batch(tmp_path: Path
     [theirs] = [h for h in enterprise_history(other) if h.action == "enterprise.import_rows"]
     assert theirs.before is None
     assert theirs.after["name"] == "东莞市另一家有限公司" and theirs.after["employees"] == 5
+
+
+def _table_shape() -> tuple[set[str], set[str]]:
+    """The enterprise table's index and constraint definitions, as PostgreSQL states them."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'enterprises_enterprise'")
+        indexes = {row[0] for row in cursor.fetchall()}
+        cursor.execute(
+            "SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = 'enterprises_enterprise'::regclass"
+        )
+        constraints = {row[0] for row in cursor.fetchall()}
+    return indexes, constraints
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_first_load_rebuilds_every_index_and_foreign_key_it_set_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from yunshu.enterprises import importer
+
+    monkeypatch.setattr(importer, "BULK_LOAD_MIN_ROWS", 3)
+    kept = EnterpriseFactory(uscc=code(301))
+    shape = _table_shape()
+    assert len(shape[0]) >= 5 and any("FOREIGN KEY" in c for c in shape[1])
+
+    report = run(
+        write_xlsx(tmp_path / "list.xlsx", HEADER, [basic_row(s) for s in range(302, 306)])
+    )
+
+    assert report.created == 4 and report.written
+    assert _table_shape() == shape
+    assert Enterprise.objects.count() == 5 and Enterprise.objects.filter(pk=kept.pk).exists()
+    assert audit_verify()[1] is None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_first_load_with_an_invalid_row_leaves_table_and_indexes_as_they_were(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from yunshu.enterprises import importer
+
+    monkeypatch.setattr(importer, "BULK_LOAD_MIN_ROWS", 3)
+    shape = _table_shape()
+    rows = [basic_row(s) for s in range(310, 314)] + [basic_row(314, town="火星")]
+
+    report = run(write_xlsx(tmp_path / "list.xlsx", HEADER, rows))
+
+    assert report.rows_invalid == 1 and not report.written
+    assert Enterprise.objects.count() == 0
+    assert _table_shape() == shape
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_first_load_checks_foreign_keys_when_it_builds_them_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows the checks let through but the database refuses: the whole load rolls back."""
+    from django.db import IntegrityError
+
+    from yunshu.enterprises import importer
+
+    monkeypatch.setattr(importer, "BULK_LOAD_MIN_ROWS", 3)
+    refs = importer.ReferenceMaps.load()
+    refs.cluster_for_industry = dict.fromkeys(refs.cluster_for_industry, 999_999)
+    monkeypatch.setattr(importer.ReferenceMaps, "load", classmethod(lambda cls: refs))
+    shape = _table_shape()
+
+    with pytest.raises(IntegrityError):
+        run(write_xlsx(tmp_path / "list.xlsx", HEADER, [basic_row(s) for s in range(320, 324)]))
+
+    assert Enterprise.objects.count() == 0
+    assert _table_shape() == shape
+
+
+@pytest.mark.django_db
+def test_repeated_cells_are_parsed_once_but_true_is_never_taken_for_one(tmp_path: Path) -> None:
+    from yunshu.enterprises.importer import _memoised
+
+    calls: list[Any] = []
+
+    def parse(value: Any) -> Any:
+        calls.append(value)
+        return parse_int(value, what="n")
+
+    memo = _memoised(parse)
+    assert [memo("12"), memo("12"), memo(3.0), memo(3.0)] == [12, 12, 3, 3]
+    assert calls == ["12", 3.0]
+    with pytest.raises(CellError):
+        memo(True)  # a yes/no cell in a number column stays an error, whatever came before
+    with pytest.raises(CellError):
+        memo("x")
+    with pytest.raises(CellError):
+        memo("x")  # errors are not remembered: each row gets its own message
