@@ -1,11 +1,27 @@
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from django import forms
-from django.forms.utils import flatatt
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+
+
+def esc(value: Any) -> str:
+    """Django's conditional_escape, without its lazy-string check on every call (hundreds per
+    list page): safe text as it is, anything else HTML-escaped."""
+    if hasattr(value, "__html__"):
+        return str(value.__html__())
+    return html.escape(str(value))
+
+
+def html_attrs(attrs: dict[str, Any]) -> str:
+    """What django/forms/widgets/attrs.html renders: True as a bare name, False left out."""
+    return "".join(
+        f" {esc(name)}" if value is True else f' {esc(name)}="{esc(value)}"'
+        for name, value in attrs.items()
+        if value is not False
+    )
 
 
 class FastSelect(forms.Select):
@@ -16,7 +32,7 @@ class FastSelect(forms.Select):
         self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
     ) -> SafeString:
         chosen = set(self.format_value(value))
-        parts = [f'<select name="{escape(name)}"{flatatt(self.build_attrs(self.attrs, attrs))}>']
+        parts = [f'<select name="{esc(name)}"{html_attrs(self.build_attrs(self.attrs, attrs))}>']
         picked = False  # a single select marks its first matching option only
 
         def option(option_value: Any, label: Any) -> str:
@@ -25,17 +41,51 @@ class FastSelect(forms.Select):
             selected = not picked and text in chosen
             picked = picked or selected
             mark = " selected" if selected else ""
-            return f'<option value="{escape(text)}"{mark}>{escape(label)}</option>'
+            return f'<option value="{esc(text)}"{mark}>{esc(label)}</option>'
 
         for option_value, label in self.choices:
             if isinstance(label, list | tuple):
-                parts.append(f'<optgroup label="{escape(option_value)}">')
+                parts.append(f'<optgroup label="{esc(option_value)}">')
                 parts.extend(option(v, sub) for v, sub in label)
                 parts.append("</optgroup>")
             else:
                 parts.append(option(option_value, label))
         parts.append("</select>")
         return mark_safe("".join(parts))  # every value and label is escaped above
+
+
+class _PythonInput:
+    """The HTML of Django's input.html, built in Python (a template render per field)."""
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]  # type: ignore[attr-defined]
+        shown = widget["value"]
+        value_attr = "" if shown is None else f' value="{esc(shown)}"'
+        return mark_safe(  # every value is escaped
+            f'<input type="{esc(widget["type"])}" name="{esc(name)}"{value_attr}'
+            f"{html_attrs(widget['attrs'])}>"
+        )
+
+
+class FastTextInput(_PythonInput, forms.TextInput):
+    pass
+
+
+class FastNumberInput(_PythonInput, forms.NumberInput):
+    pass
+
+
+class FastCheckboxInput(_PythonInput, forms.CheckboxInput):
+    pass
+
+
+FAST_WIDGETS: dict[type, type] = {
+    forms.TextInput: FastTextInput,
+    forms.NumberInput: FastNumberInput,
+    forms.CheckboxInput: FastCheckboxInput,
+}
 
 
 class StyledForm:
@@ -50,6 +100,8 @@ class StyledForm:
                 fast.choices = widget.choices
                 fast.is_required = widget.is_required
                 field.widget = widget = fast
+            elif type(widget) in FAST_WIDGETS:
+                widget.__class__ = FAST_WIDGETS[type(widget)]  # same state, Python rendering
             if isinstance(widget, forms.CheckboxInput):
                 css = "form-check-input"
             elif isinstance(widget, forms.Select):

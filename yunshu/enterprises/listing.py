@@ -14,11 +14,11 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from yunshu.core.forms import esc as escape
 from yunshu.core.size_class import SizeClass
 
 from .models import Enterprise, Verification

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -65,6 +66,7 @@ def enterprise_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
+        "rows_html": mark_safe("".join(row.html for row in page)),  # each row is escaped
         "query": query.urlencode(),
         "can_export": permissions.can_export_enterprises(request.user)[0],
         "can_import": permissions.can_import_enterprises(request.user)[0],

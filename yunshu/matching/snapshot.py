@@ -333,10 +333,9 @@ def maturity_scenes() -> tuple[SceneInfo, ...]:
 def version_key() -> tuple[Any, ...]:
     """The catalogue version row (number and when it changed), the budgets and the target
     level in force."""
-    from yunshu.providers.models import CatalogueVersion
+    from yunshu.providers.catalogue_version import catalogue_stamp
 
-    row = CatalogueVersion.objects.filter(pk=1).values_list("number", "changed_at").first()
-    return (*(row or (0, None)), tuple(sorted(budgets().items())), target_level())
+    return (*catalogue_stamp(), tuple(sorted(budgets().items())), target_level())
 
 
 def build(key: Any = None) -> Snapshot:

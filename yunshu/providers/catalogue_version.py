@@ -3,6 +3,8 @@ vetting, trust, ratings), so an in-process snapshot of the catalogue knows when 
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import F
 from django.utils import timezone
 
@@ -19,6 +21,13 @@ def catalogue_bump() -> None:
     )
     if not updated:
         CatalogueVersion.objects.get_or_create(pk=1, defaults={"number": 1})
+
+
+def catalogue_stamp() -> tuple[int, Any]:
+    """The version and when it moved: the pair tells apart two numbers that a rolled-back
+    transaction (a test's) made equal."""
+    row = CatalogueVersion.objects.filter(pk=1).values_list("number", "changed_at").first()
+    return (int(row[0]), row[1]) if row else (0, None)
 
 
 def catalogue_version() -> int:

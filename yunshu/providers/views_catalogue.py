@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import TemplateDoesNotExist
@@ -16,32 +17,21 @@ from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from yunshu.core.errors import check, is_htmx
-from yunshu.core.versions import VersionedPaginator
 
 from . import catalogue as cat
 from .cards import product_cards
+from .catalogue_index import catalogue_index
 from .exports_catalogue import XLSX, write_catalogue_xlsx
 from .forms_catalogue import CatalogueFilterForm, ProductForm
 from .models import SECURITY_FEATURES, Product, Provider, VettingState
 from .selectors import catalogue_products, provider_for
 
 TRUST_PANEL = "providers/supervision/_trust_panel.html"
-CARD_FIELDS = (
-    "id",
-    "name",
-    "summary",
-    "price_bands",
-    "implementation_weeks",
-    "deployment",
-    "provider_id",
-    "provider__name",
-    "provider__trust_grade",
-    "provider__organisation__is_lead_provider",
-)
 # Filters folded under "更多筛选" on a phone (counted on the fold when set).
 ADVANCED_FILTERS = (
     "cluster",
@@ -104,26 +94,27 @@ def _compare_context(
 def catalogue_list(request: HttpRequest) -> HttpResponse:
     scenes = cat.catalogue_scenes()
     form = CatalogueFilterForm(request.GET or None, scenes=scenes)
-    # Only what the cards show: the description, price JSON of other uses and the
-    # provider's trust reasons are large, and decoding them cost more than the cards.
-    qs = cat.catalogue_search(**form.filters()).only(*CARD_FIELDS)
     filters = form.filters()
-    # One count per catalogue version and filter set; the public sees one catalogue.
-    paginator = VersionedPaginator(
-        qs, form.page_size(), versions=["catalogue"], key=f"catalogue|{sorted(filters.items())}"
+    # The catalogue as this process holds it (rebuilt when the catalogue version moves).
+    page = Paginator(catalogue_index().search(**filters), form.page_size()).get_page(
+        request.GET.get("page")
     )
-    page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     size = form.chosen_size()
-    products = _decorate(page.object_list, cat.scene_names(scenes), size)
     compare = _compare_context(request)
+    cards = product_cards(
+        page.object_list,
+        request,
+        compare["compare_ids"],
+        scene_names=cat.scene_names(scenes),
+        size=size,
+    )
     context = {
         "advanced": sum(1 for key in ADVANCED_FILTERS if filters[key] not in (None, "", False)),
         "form": form,
         "page": page,
-        "products": products,
-        "cards": product_cards(products, request, compare["compare_ids"]),
+        "cards": mark_safe("".join(cards)),  # each card is escaped
         "size_label": cat.size_label(size) if size else "",
         "query": query.urlencode(),
         "can_export": cat.can_export_catalogue(request.user)[0],
