@@ -98,6 +98,15 @@ def test_a_new_provider_registers_is_approved_by_the_city_and_adds_a_certificate
     # 3b. The provider reads what to add, adds it and sends the application straight back.
     prov.reload()
     expect(prov.locator("[data-testid=vetting-reason]")).to_contain_text("服务案例")
+    # It sends the licence again as the case by mistake, and takes it back.
+    prov.select_option("#id_kind", "case")
+    prov.set_input_files("#id_file", str(pdf))
+    prov.click("[data-testid=upload-submit]")
+    wrong = prov.locator("[data-testid=document]").filter(has_text="服务案例")
+    wrong.locator("summary").click()
+    wrong.locator("input[name=reason]").fill("传错了文件")
+    wrong.locator("[data-testid=withdraw-document]").click()
+    expect(prov.locator("[data-testid=document][data-withdrawn='1']")).to_contain_text("传错了文件")
     prov.select_option("#id_kind", "case")
     prov.set_input_files("#id_file", str(pdf_case))
     prov.click("[data-testid=upload-submit]")
@@ -105,6 +114,7 @@ def test_a_new_provider_registers_is_approved_by_the_city_and_adds_a_certificate
     expect(prov.locator("[data-testid=vetting-state]")).to_have_text("已提交")
     screenshot(prov, "provider", "desktop", "vetting-resubmitted")
     city.reload()
+    expect(city.locator("[data-testid=document][data-withdrawn='1']")).to_contain_text("已撤回")
     city.click("[data-testid=action-start_review]")
     # No 等保 filing yet: the page warns before the officer approves.
     expect(city.locator("[data-testid=approval-warning]")).to_be_visible()

@@ -119,6 +119,12 @@ class ProviderDocument(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     uploaded_at = models.DateTimeField(default=timezone.now)
+    # A wrong upload is withdrawn, not deleted: the city may have read it already.
+    withdrawn_at = models.DateTimeField(_("撤回时间"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    withdraw_reason = models.CharField(_("撤回原因"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("服务商材料")

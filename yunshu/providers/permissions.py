@@ -95,6 +95,16 @@ def can_upload_document(user: Any, provider: Provider) -> Decision:
     return OK
 
 
+def can_withdraw_document(user: Any, document: ProviderDocument) -> Decision:
+    """The provider's own users take back a wrong upload; the city keeps seeing it, marked."""
+    allowed, reason = can_upload_document(user, document.provider)
+    if not allowed:
+        return allowed, reason
+    if document.withdrawn_at is not None:
+        return False, _("该材料已撤回")
+    return OK
+
+
 def can_download_document(user: Any, document: ProviderDocument) -> Decision:
     if is_city(user) or is_member_of(user, document.provider):
         return OK

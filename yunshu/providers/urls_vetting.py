@@ -12,6 +12,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("profile/edit/", views.profile_edit, name="profile_edit"),
     path("documents/upload/", views.document_upload, name="document_upload"),
     path("documents/<int:pk>/download/", views.document_download, name="document_download"),
+    path("documents/<int:pk>/withdraw/", views.document_withdraw, name="document_withdraw"),
     path("certificates/add/", views.certificate_add, name="certificate_add"),
     path("certificates/levels/", views.certificate_levels, name="certificate_levels"),
     path("certificates/<int:pk>/file/", views.certificate_file, name="certificate_file"),

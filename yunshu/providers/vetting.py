@@ -772,7 +772,7 @@ def document_upload(*, provider: Provider, kind: str, upload: Any, by: Any) -> P
     locked = Provider.objects.select_for_update().get(pk=provider.pk)
     # The same file sent twice (a double click, a retry) is kept once.
     existing = ProviderDocument.objects.filter(
-        provider=locked, kind=kind, sha256=checked.sha256
+        provider=locked, kind=kind, sha256=checked.sha256, withdrawn_at=None
     ).first()
     if existing is not None:
         return existing
@@ -804,6 +804,45 @@ def document_upload(*, provider: Provider, kind: str, upload: Any, by: Any) -> P
             _("%(n)s 上传了入库材料：%(f)s") % {"n": locked.name, "f": checked.name},
         )
     return document
+
+
+WITHDRAW_REASON_MAX = 200
+
+
+@transaction.atomic
+def document_withdraw(*, document: ProviderDocument, by: Any, reason: str = "") -> ProviderDocument:
+    """Take back a wrong upload. The file stays, marked withdrawn, for the city and the audit:
+    the city may already have read it. A second click is told it was done."""
+    locked = (
+        ProviderDocument.objects.select_for_update().select_related("provider").get(pk=document.pk)
+    )
+    check(permissions.can_upload_document(by, locked.provider))
+    allowed, why = permissions.can_withdraw_document(by, locked)
+    if not allowed:
+        raise ValidationError(why)
+    reason = (reason or "").strip()
+    if len(reason) > WITHDRAW_REASON_MAX:
+        raise ValidationError(_("撤回原因不能超过 200 字"))
+    locked.withdrawn_at = timezone.now()
+    locked.withdrawn_by = by
+    locked.withdraw_reason = reason
+    locked.save(update_fields=["withdrawn_at", "withdrawn_by", "withdraw_reason"])
+    audit_record(
+        actor=by,
+        action="provider.document_withdraw",
+        obj=locked.provider,
+        before={"document": locked.pk, "name": locked.original_name, "withdrawn": False},
+        after={"document": locked.pk, "withdrawn": True, "reason": reason},
+    )
+    if locked.provider.vetting_state in (S.SUBMITTED, S.UNDER_REVIEW, S.RETURNED):
+        _tell_city(
+            locked.provider,
+            _("%(n)s 撤回了入库材料：%(f)s")
+            % {"n": locked.provider.name, "f": locked.original_name},
+            reason,
+            actor=by,
+        )
+    return locked
 
 
 # -- certificates -----------------------------------------------------------------------------

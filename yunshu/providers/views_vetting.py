@@ -239,6 +239,21 @@ def document_upload(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def document_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    document = get_object_or_404(vetting.documents_visible_to(request.user), pk=pk)
+    try:
+        vetting.document_withdraw(
+            document=document, by=request.user, reason=request.POST.get("reason", "")
+        )
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+    else:
+        messages.success(request, _("材料已撤回，需要时请上传正确的文件"))
+    return redirect("providers:application")
+
+
+@login_required
 def document_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     document = get_object_or_404(vetting.documents_visible_to(request.user), pk=pk)
     return _file_response(document.file, document.original_name)

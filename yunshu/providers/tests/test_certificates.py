@@ -193,6 +193,60 @@ def test_anonymous_downloads_are_sent_to_sign_in(client, record, admin):
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
+def test_a_wrong_upload_is_withdrawn_kept_for_the_city_and_can_be_sent_again(record, admin):
+    doc = vetting.document_upload(provider=record, kind="licence", upload=upload(), by=admin)
+
+    vetting.document_withdraw(document=doc, by=provider_user(record), reason="传错了文件")
+
+    doc.refresh_from_db()
+    assert doc.withdrawn_at is not None and doc.withdraw_reason == "传错了文件"
+    assert doc.file.storage.exists(doc.file.name)  # the city may have read it: nothing deleted
+    entry = AuditEntry.objects.get(action="provider.document_withdraw")
+    assert entry.before["withdrawn"] is False and entry.after["reason"] == "传错了文件"
+    # The same file again is a new upload, not the withdrawn one handed back.
+    again = vetting.document_upload(provider=record, kind="licence", upload=upload(), by=admin)
+    assert again.pk != doc.pk and again.withdrawn_at is None
+
+
+def test_a_second_withdrawal_is_told_it_was_done_and_changes_nothing(record, admin):
+    doc = vetting.document_upload(provider=record, kind="licence", upload=upload(), by=admin)
+    vetting.document_withdraw(document=doc, by=admin)
+    with pytest.raises(ValidationError) as exc:
+        vetting.document_withdraw(document=doc, by=admin, reason="again")
+    assert "已撤回" in exc.value.messages[0]
+    assert AuditEntry.objects.filter(action="provider.document_withdraw").count() == 1
+
+
+def test_only_the_providers_own_people_withdraw_and_a_long_reason_is_refused(record, admin, city):
+    doc = vetting.document_upload(provider=record, kind="licence", upload=upload(), by=admin)
+    for user in (city, provider_user(provider()), user_for(Role.ENTERPRISE)):
+        with pytest.raises(Http404):
+            vetting.document_withdraw(document=doc, by=user)
+    with pytest.raises(ValidationError):
+        vetting.document_withdraw(document=doc, by=admin, reason="长" * 201)
+    doc.refresh_from_db()
+    assert doc.withdrawn_at is None
+
+
+def test_a_withdrawal_under_review_tells_the_city_and_shows_struck_through(client, city):
+    waiting = provider(state=VettingState.UNDER_REVIEW)
+    owner = provider_user(waiting)
+    doc = vetting.document_upload(provider=waiting, kind="licence", upload=upload(), by=owner)
+    client.force_login(owner)
+    page = client.get("/providers/application/").content.decode()
+    assert 'data-testid="withdraw-form"' in page
+
+    response = client.post(f"/providers/documents/{doc.pk}/withdraw/", {"reason": "旧执照"})
+
+    assert response.status_code == 302
+    assert Notification.objects.filter(recipient=city, subject__contains="撤回").exists()
+    page = client.get("/providers/application/").content.decode()
+    assert 'data-withdrawn="1"' in page and 'data-testid="withdraw-form"' not in page
+    client.force_login(city)
+    detail = client.get(f"/providers/vetting/{waiting.pk}/").content.decode()
+    assert 'data-withdrawn="1"' in detail and "旧执照" in detail
+
+
 # -- certificates -----------------------------------------------------------------------------
 
 

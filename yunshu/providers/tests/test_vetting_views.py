@@ -94,6 +94,11 @@ ACTIONS = {
         lambda w: "/providers/documents/upload/",
         lambda: {"kind": "case", "file": SimpleUploadedFile("case.pdf", PDF + b"case")},
     ),
+    "document_withdraw": (
+        "post",
+        lambda w: f"/providers/documents/{w['document'].pk}/withdraw/",
+        {"reason": "传错了"},
+    ),
     "resubmit": ("post", lambda w: "/providers/application/resubmit/", {}),
     "certificate_levels": ("get", lambda w: "/providers/certificates/levels/?type=1", None),
     "certificate_file": ("get", lambda w: f"/providers/certificates/{w['cert'].pk}/file/", None),
@@ -116,6 +121,7 @@ MATRIX: dict[str, dict[str, int | str]] = {
     "certificate_review": {Role.CITY: 302},
     "document": {Role.CITY: 200, Role.PROVIDER: 200},
     "document_upload": {Role.PROVIDER: 302},
+    "document_withdraw": {Role.PROVIDER: 302},
     "resubmit": {Role.PROVIDER: 302},  # refused with a message: it is not rejected
     "certificate_levels": {Role.PROVIDER: 200},
     "certificate_file": {Role.CITY: 200, Role.PROVIDER: 200},
@@ -145,6 +151,9 @@ def test_permission_matrix(client, world, subject, action):
         assert world["cert"].status == Certificate.Status.PENDING
     if action == "document_upload":
         assert ProviderDocument.objects.count() == (2 if expected == 302 else 1)
+    if action == "document_withdraw":
+        world["document"].refresh_from_db()
+        assert (world["document"].withdrawn_at is not None) == (expected == 302)
     if action == "resubmit":
         world["provider"].refresh_from_db()
         assert world["provider"].vetting_state == S.SUBMITTED
