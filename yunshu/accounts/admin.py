@@ -1,11 +1,13 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from yunshu.providers.admin import BumpsCatalogue
+
 from .models import Invitation, Organisation, User
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(BumpsCatalogue):  # the lead-provider flag shows in the catalogue
     list_display = ("name", "kind", "town", "is_lead_provider", "is_active")
     list_filter = ("kind", "is_active", "is_lead_provider")
     search_fields = ("name", "uscc")

@@ -131,61 +131,67 @@ def analyze(*models: Any) -> None:
 
 class deferred_indexes:
     """While a bulk load fills a table that holds fewer rows than it adds, drop its secondary
-    indexes and foreign keys, and build them again from the loaded rows at the end.
+    indexes, and build them again from the loaded rows at the end.
 
     PostgreSQL's "Populating a Database" advice: one sort per index after the load costs a
-    fraction of updating every index for each row, and one join validates a foreign key
-    faster than a trigger per row. Primary keys, unique and check constraints stay, so the
-    load is checked as before. Everything happens inside the caller's transaction: a rollback
-    brings the indexes back untouched. The table is locked (ACCESS EXCLUSIVE) until commit,
-    which is why this is only for loads at least as large as the table.
+    fraction of updating every index for each row. Primary keys, unique, check and foreign key
+    constraints stay, so the load is checked as before; dropping a foreign key would lock the
+    table it points to (the towns every page reads) until commit. Everything happens inside
+    the caller's transaction: a rollback brings the indexes back untouched. The table itself
+    is locked (ACCESS EXCLUSIVE) until commit, which is why this is only for loads at least as
+    large as the table, and why a table that is busy past LOCK_WAIT keeps its indexes.
+
+    drop() leaves the transaction's constraints IMMEDIATE (a table with pending deferred checks
+    cannot lose an index); the caller sets them back (Django's own check_constraints does the
+    same).
     """
+
+    LOCK_WAIT = "3s"
 
     def __init__(self, model: Any) -> None:
         self.table = model._meta.db_table
         self.indexes: list[tuple[str, str]] = []
-        self.foreign_keys: list[tuple[str, str]] = []
 
-    def drop(self) -> None:
+    def drop(self) -> bool:
+        """Drop the indexes; False (nothing changed) when the table stayed busy too long."""
+        from django.db import OperationalError, transaction
+
         assert connection.vendor == "postgresql"
         assert connection.in_atomic_block, "deferred_indexes needs the caller's transaction"
         qn = connection.ops.quote_name
         with connection.cursor() as cursor:
-            # The transaction's pending deferred checks run now: ALTER TABLE refuses a table
-            # that has some. The caller's constraints stay immediate from here on.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute(
-                "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x"
-                " JOIN pg_class i ON i.oid = x.indexrelid"
-                " WHERE x.indrelid = %s::regclass AND NOT x.indisunique AND NOT x.indisprimary"
-                " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid)",
-                [self.table],
-            )
-            self.indexes = list(cursor.fetchall())
-            cursor.execute(
-                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
-                " WHERE conrelid = %s::regclass AND contype = 'f'",
-                [self.table],
-            )
-            self.foreign_keys = list(cursor.fetchall())
-            for name, _definition in self.foreign_keys:
-                cursor.execute(f"ALTER TABLE {qn(self.table)} DROP CONSTRAINT {qn(name)}")
-            for name, _definition in self.indexes:
-                cursor.execute(f"DROP INDEX {qn(name)}")
+            cursor.execute("SELECT current_setting('lock_timeout')")
+            previous = cursor.fetchone()[0]
+            try:
+                with transaction.atomic():  # a savepoint: a lock that times out undoes only this
+                    cursor.execute("SELECT set_config('lock_timeout', %s, true)", [self.LOCK_WAIT])
+                    cursor.execute(f"LOCK TABLE {qn(self.table)} IN ACCESS EXCLUSIVE MODE")
+                    cursor.execute(
+                        "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x"
+                        " JOIN pg_class i ON i.oid = x.indexrelid"
+                        " WHERE x.indrelid = %s::regclass AND NOT x.indisunique"
+                        " AND NOT x.indisprimary"
+                        " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid)",
+                        [self.table],
+                    )
+                    indexes = list(cursor.fetchall())
+                    for name, _definition in indexes:
+                        cursor.execute(f"DROP INDEX {qn(name)}")
+            except OperationalError:
+                self.indexes = []
+                return False
+            finally:
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
+        self.indexes = indexes
+        return True
 
     def rebuild(self) -> Callable[[], None]:
-        """Start building the indexes and foreign keys again on the server, and return the
-        function that waits for them (raising what they raised). The caller may go on with
-        work of its own meanwhile, but must not use the connection until it has waited."""
-        qn = connection.ops.quote_name
-        # Sorting in memory builds each index in one pass; local to this transaction.
-        statements = ["SET LOCAL maintenance_work_mem = '256MB'"]
-        statements += [definition for _name, definition in self.indexes]
-        statements += [
-            f"ALTER TABLE {qn(self.table)} ADD CONSTRAINT {qn(name)} {definition}"
-            for name, definition in self.foreign_keys
-        ]
-        self.indexes, self.foreign_keys = [], []
+        """Start building the indexes again on the server, and return the function that waits
+        for them (raising what they raised). The caller may go on with work of its own
+        meanwhile, but must not use the connection until it has waited."""
+        definitions = [definition for _name, definition in self.indexes]
+        self.indexes = []
         raw = connection.connection
         assert raw is not None
         failures: list[BaseException] = []
@@ -193,8 +199,14 @@ class deferred_indexes:
         def build() -> None:
             try:
                 with raw.cursor() as cursor:
-                    for sql in statements:
+                    cursor.execute("SELECT current_setting('maintenance_work_mem')")
+                    row = cursor.fetchone()
+                    assert row is not None
+                    # Sorting in memory builds each index in one pass; set back afterwards.
+                    cursor.execute("SELECT set_config('maintenance_work_mem', '256MB', true)")
+                    for sql in definitions:
                         cursor.execute(sql)
+                    cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)", [row[0]])
             except BaseException as exc:  # handed to the waiting thread
                 failures.append(exc)
 

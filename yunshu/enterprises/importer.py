@@ -11,7 +11,9 @@ import datetime as dt
 import hashlib
 import io
 import operator
+import queue
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, nullcontext
@@ -24,7 +26,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from psycopg.copy import QueuedLibpqWriter
 
 from yunshu.core import uscc as uscc_rules
 from yunshu.core.audit import audit_record, audit_record_many, canonical_json
@@ -658,14 +659,17 @@ def _write_portable(
 class _NewRows:
     """Where the valid new rows of an import go.
 
-    On PostgreSQL they stream into the table by COPY while the rest of the file is still
-    being checked, so the server maintains its indexes and foreign keys on the other core
-    instead of after the last row. A load at least as large as the table (a first load of
-    the city's list) builds the secondary indexes and foreign keys afresh at the end instead
+    On PostgreSQL they go to the table while the rest of the file is still being checked: a
+    writer thread sends them in batches, one COPY each, so the server inserts them and checks
+    their foreign keys (at the end of each COPY) on the other core while this thread parses
+    the next batch. A load at least as large as the table (a first load of the city's list)
+    builds the secondary indexes afresh at the end instead of row by row
     (`deferred_indexes`). Elsewhere the rows are collected for bulk_create. Either way this
     happens inside the import's one transaction: an invalid row later in the file, or a
     killed worker, leaves nothing behind.
     """
+
+    BATCH = 20_000
 
     def __init__(
         self, stack: ExitStack, *, stream: bool, now: dt.datetime, most: int, bulk: bool = False
@@ -677,8 +681,12 @@ class _NewRows:
         self._wait: Callable[[], None] = lambda: None
         self.records: list[dict[str, Any]] = []
         self.discarding = False
-        self._copy: Any = None
         self._ids: list[int] = []
+        self._batch: list[tuple[Any, ...]] = []
+        self._queue: queue.SimpleQueue[list[tuple[Any, ...]] | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._failure: BaseException | None = None
+        self._opened = False
         fields = Enterprise._meta.concrete_fields
         self._row = operator.itemgetter(*[f.attname for f in fields])
         self._columns = [f.column for f in fields]
@@ -693,50 +701,85 @@ class _NewRows:
         self.records.append(record)
         if not self.stream:
             return
-        if self._copy is None:
+        if self._writer is None:
             self._open()
         record["id"] = self._ids.pop()
-        self._copy.write_row(self._row({**self._defaults, **record}))
+        self._batch.append(self._row({**self._defaults, **record}))
+        if len(self._batch) >= self.BATCH:
+            self._queue.put(self._batch)
+            self._batch = []
 
     def discard(self) -> None:
         """Nothing will be written (an invalid row): keep checking, stop sending."""
         self.discarding = True
         self.records = []
+        self._batch = []
 
     def _open(self) -> None:
+        self._opened = True
         table = Enterprise._meta.db_table
-        if self._deferred is not None:
-            self._deferred.drop()
-        # The ids first: no other statement can run on the connection during the COPY.
+        if self._deferred is not None and not self._deferred.drop():
+            self._deferred = None  # the table is busy: this load keeps its indexes
+        # The ids first: the writer thread has the connection from here on.
         self._ids = list(reversed(reserve_ids(table, self.most)))
         with connection.cursor() as cursor:
-            # Foreign keys checked as each row arrives, on the server's core, not all at COMMIT.
+            # Foreign keys checked at the end of each batch's COPY, not all at COMMIT.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         raw = connection.connection
         assert raw is not None
-        cur = self.stack.enter_context(raw.cursor())
         cols = ", ".join(connection.ops.quote_name(c) for c in self._columns)
-        # A writer thread sends the rows, so this thread goes on checking the file while
-        # the socket waits for the server.
-        self._copy = self.stack.enter_context(
-            cur.copy(
-                f"COPY {connection.ops.quote_name(table)} ({cols}) FROM STDIN",
-                writer=QueuedLibpqWriter(cur),
-            )
-        )
+        sql = f"COPY {connection.ops.quote_name(table)} ({cols}) FROM STDIN"
+
+        def send() -> None:
+            try:
+                while (batch := self._queue.get()) is not None:
+                    if self.discarding:
+                        continue
+                    with raw.cursor() as cursor, cursor.copy(sql) as copy:
+                        for row in batch:
+                            copy.write_row(row)
+            except BaseException as exc:  # handed over when the caller waits
+                self._failure = exc
+                while self._queue.get() is not None:
+                    pass
+
+        self._writer = threading.Thread(target=send, name="import-writer", daemon=True)
+        self._writer.start()
+        # Whatever happens, the writer is done with the connection before the transaction
+        # ends (the stack closes inside it).
+        self.stack.callback(self._sent)
+
+    def _sent(self) -> None:
+        """Send the last batch and wait until the server has taken every row."""
+        writer, self._writer = self._writer, None
+        if writer is None:
+            return
+        if self._batch:
+            self._queue.put(self._batch)
+            self._batch = []
+        self._queue.put(None)
+        writer.join()
+        failure, self._failure = self._failure, None
+        if failure is not None and not self.discarding:
+            with connection.wrap_database_errors:  # a refused row as Django's IntegrityError
+                raise failure
 
     def end(self) -> None:
-        """A load with deferred indexes: finish the COPY and start building the indexes, so the
-        caller's next work overlaps with the server's. Otherwise the writer thread is still
-        sending the last rows and goes on doing so."""
-        if self._copy is not None and self._deferred is not None and not self.discarding:
-            self.stack.close()
+        """A load with deferred indexes: finish sending and start building the indexes, so the
+        caller's next work overlaps with the server's. Otherwise the writer goes on sending
+        the last rows while the caller works."""
+        if self._writer is not None and self._deferred is not None and not self.discarding:
+            self._sent()
             self._wait = self._deferred.rebuild()
+            self.stack.callback(self._waited)
+
+    def _waited(self) -> None:
+        wait, self._wait = self._wait, lambda: None
+        wait()
 
     def close(self) -> None:
         self.stack.close()
-        if self._copy is not None:
-            self._wait()  # a discarded load rolls back, indexes and all
+        if self._opened:
             with connection.cursor() as cursor:
                 cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 

@@ -1,7 +1,10 @@
 """Django admin for superusers' data maintenance (officers work in the app's own pages)."""
 
+from typing import Any
+
 from django.contrib import admin
 
+from .catalogue_version import catalogue_bump
 from .models import (
     AnnualReview,
     CatalogueVersion,
@@ -19,6 +22,23 @@ from .models import (
 )
 
 
+class BumpsCatalogue(admin.ModelAdmin):  # type: ignore[type-arg]
+    """A superuser's edit here changes what the catalogue and matching show, as the services'
+    writes do: the catalogue version moves, so every process reads it afresh."""
+
+    def save_related(self, request: Any, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)  # after the object, inlines, m2m
+        catalogue_bump()
+
+    def delete_model(self, request: Any, obj: Any) -> None:
+        super().delete_model(request, obj)
+        catalogue_bump()
+
+    def delete_queryset(self, request: Any, queryset: Any) -> None:
+        super().delete_queryset(request, queryset)
+        catalogue_bump()
+
+
 class VettingEventInline(admin.TabularInline):
     model = VettingEvent
     extra = 0
@@ -28,7 +48,7 @@ class VettingEventInline(admin.TabularInline):
 
 
 @admin.register(Provider)
-class ProviderAdmin(admin.ModelAdmin):
+class ProviderAdmin(BumpsCatalogue):
     list_display = ("name", "uscc", "vetting_state", "trust_grade", "submitted_at", "approved_at")
     list_filter = ("vetting_state", "trust_grade")
     search_fields = ("name", "uscc")
@@ -103,7 +123,7 @@ class ProductSceneInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(BumpsCatalogue):
     list_display = ("name", "provider", "status", "visibility", "deployment", "updated_at")
     list_filter = ("status", "visibility", "deployment")
     search_fields = ("name", "provider__name")

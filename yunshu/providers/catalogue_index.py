@@ -9,7 +9,8 @@ and a process whose index is older builds it again from `catalogue_products()`.
 
 `search()` gives the same products in the same order as `catalogue.catalogue_search()` with
 the same filters (a test holds the two equal); the export still reads the database. Text
-matching follows PostgreSQL's icontains (UPPER on both sides, a literal substring).
+matching follows PostgreSQL's icontains (UPPER on both sides, a literal substring); SQLite's
+LIKE folds ASCII letters only, so there non-ASCII letters of another case may differ.
 """
 
 from __future__ import annotations
@@ -49,6 +50,14 @@ class Entry:
     clusters: frozenset[int]
     industries: frozenset[str]
     folded: tuple[str, str, str]  # name, summary and provider name, upper-cased
+
+
+def fold(text: str) -> str:
+    """Upper case one character at a time, as PostgreSQL's UPPER does: Python's upper() turns
+    some characters into two (ß into SS), which the database's search never matches."""
+    if text.isascii():
+        return text.upper()
+    return "".join(u if len(u := c.upper()) == 1 else c for c in text)
 
 
 def _low(band: Any) -> int | None:
@@ -184,7 +193,7 @@ class CatalogueIndex:
                         scenes=tuple(scenes.get(pk, ())),
                         clusters=frozenset(clusters.get(pk, ())),
                         industries=frozenset(industries.get(pk, ())),
-                        folded=(name.upper(), summary.upper(), provider_name.upper()),
+                        folded=(fold(name), fold(summary), fold(provider_name)),
                     )
                 )
         return cls(version, entries)
@@ -232,7 +241,7 @@ class CatalogueIndex:
 
         e = self.entries
         q = q.strip()
-        folded = q.upper()
+        folded = fold(q)
         if folded:
             hay = self.haystacks
             positions = [i for i in positions if folded in hay[i]]

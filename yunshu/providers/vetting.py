@@ -834,14 +834,13 @@ def document_withdraw(*, document: ProviderDocument, by: Any, reason: str = "") 
         before={"document": locked.pk, "name": locked.original_name, "withdrawn": False},
         after={"document": locked.pk, "withdrawn": True, "reason": reason},
     )
-    if locked.provider.vetting_state in (S.SUBMITTED, S.UNDER_REVIEW, S.RETURNED):
-        _tell_city(
-            locked.provider,
-            _("%(n)s 撤回了入库材料：%(f)s")
-            % {"n": locked.provider.name, "f": locked.original_name},
-            reason,
-            actor=by,
-        )
+    # Whatever the state: an approval may rest on the document taken back.
+    _tell_city(
+        locked.provider,
+        _("%(n)s 撤回了入库材料：%(f)s") % {"n": locked.provider.name, "f": locked.original_name},
+        reason,
+        actor=by,
+    )
     return locked
 
 
@@ -1353,7 +1352,9 @@ def vetting_queue(user: Any, *, state: str = "", q: str = "", lead: str = "") ->
                 provider=OuterRef("pk"), visibility=Product.Visibility.HIDDEN_CERTIFICATE
             )
         ),
-        document_count=_count_of(ProviderDocument.objects.filter(provider=OuterRef("pk"))),
+        document_count=_count_of(
+            ProviderDocument.objects.filter(provider=OuterRef("pk"), withdrawn_at=None)
+        ),
     )
     if state:
         qs = qs.filter(vetting_state=state)

@@ -242,6 +242,12 @@ def document_upload(request: HttpRequest) -> HttpResponse:
 @require_POST
 def document_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     document = get_object_or_404(vetting.documents_visible_to(request.user), pk=pk)
+    if (
+        document.withdrawn_at is not None
+        and permissions.can_upload_document(request.user, document.provider)[0]
+    ):
+        messages.info(request, _("该材料已撤回"))  # a second click: it was done
+        return redirect("providers:application")
     try:
         vetting.document_withdraw(
             document=document, by=request.user, reason=request.POST.get("reason", "")

@@ -992,7 +992,7 @@ def _table_shape() -> tuple[set[str], set[str]]:
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_a_first_load_rebuilds_every_index_and_foreign_key_it_set_aside(
+def test_a_first_load_rebuilds_every_index_it_set_aside(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from yunshu.enterprises import importer
@@ -1032,7 +1032,7 @@ def test_a_first_load_with_an_invalid_row_leaves_table_and_indexes_as_they_were(
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_a_first_load_checks_foreign_keys_when_it_builds_them_again(
+def test_a_first_load_still_checks_every_foreign_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Rows the checks let through but the database refuses: the whole load rolls back."""
@@ -1072,3 +1072,60 @@ def test_repeated_cells_are_parsed_once_but_true_is_never_taken_for_one(tmp_path
         memo("x")
     with pytest.raises(CellError):
         memo("x")  # errors are not remembered: each row gets its own message
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_first_load_keeps_the_indexes_when_the_table_is_busy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reference_data: Any
+) -> None:
+    """Someone is reading the registry in a long transaction: the load does not queue every
+    other page behind its lock, it goes on the slower way with the indexes in place."""
+    import psycopg
+    from django.db import connection
+
+    from yunshu.core.bulk import deferred_indexes
+    from yunshu.enterprises import importer
+
+    monkeypatch.setattr(importer, "BULK_LOAD_MIN_ROWS", 3)
+    monkeypatch.setattr(deferred_indexes, "LOCK_WAIT", "200ms")
+    params = connection.get_connection_params()
+    with psycopg.connect(
+        **{k: v for k, v in params.items() if k in ("host", "port", "dbname", "user", "password")}
+    ) as reader:
+        reader.execute("SELECT count(*) FROM enterprises_enterprise")  # holds ACCESS SHARE
+
+        report = run(
+            write_xlsx(tmp_path / "list.xlsx", HEADER, [basic_row(s) for s in range(330, 334)])
+        )
+
+        reader.rollback()
+    assert report.created == 4 and report.written
+    assert Enterprise.objects.count() == 4
+    assert audit_verify()[1] is None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_first_load_that_fails_after_sending_leaves_table_indexes_and_connection_sound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash while the indexes are being rebuilt: the rebuild finishes with the connection
+    before the rollback, and nothing of the load is left."""
+    from yunshu.enterprises import importer
+
+    monkeypatch.setattr(importer, "BULK_LOAD_MIN_ROWS", 3)
+    monkeypatch.setattr(importer._NewRows, "BATCH", 2)
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(importer, "_row_audit_entries", crash)
+    shape = _table_shape()
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        run(write_xlsx(tmp_path / "list.xlsx", HEADER, [basic_row(s) for s in range(340, 345)]))
+
+    assert Enterprise.objects.count() == 0
+    assert _table_shape() == shape
+    assert audit_verify()[1] is None

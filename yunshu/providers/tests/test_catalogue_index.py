@@ -122,3 +122,24 @@ def test_a_page_slices_entries_by_position(world: dict[str, Any]) -> None:
     results = CatalogueIndex.build().search(sort="weeks")
     assert [e.pk for e in results[2:5]] == [e.pk for e in list(results)[2:5]]
     assert results[0].weeks == min(e.weeks for e in results)
+
+
+@pytest.mark.django_db
+def test_a_superusers_edit_in_the_admin_reaches_the_catalogue_at_once(admin_client: Any) -> None:
+    gone = product(name="管理员下架 MES")
+    kept = product(name="仍在目录 MES")
+    assert {gone.pk, kept.pk} <= {e.pk for e in catalogue_index().entries}
+
+    response = admin_client.post(f"/admin/providers/product/{gone.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302
+    pks = {e.pk for e in catalogue_index().entries}
+    assert gone.pk not in pks and kept.pk in pks
+
+
+def test_search_folds_case_one_character_at_a_time_as_postgresql_does() -> None:
+    from yunshu.providers.catalogue_index import fold
+
+    assert fold("Mes 云") == "MES 云"
+    assert fold("straße") == "STRAßE"  # not STRASSE: the database never matches "ss" here
+    assert fold("ﬁle") == "ﬁLE"

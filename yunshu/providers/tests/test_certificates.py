@@ -217,6 +217,14 @@ def test_a_second_withdrawal_is_told_it_was_done_and_changes_nothing(record, adm
     assert AuditEntry.objects.filter(action="provider.document_withdraw").count() == 1
 
 
+def test_an_approved_providers_withdrawal_tells_the_city_too(record, admin, city):
+    doc = vetting.document_upload(provider=record, kind="licence", upload=upload(), by=admin)
+    vetting.document_withdraw(document=doc, by=admin, reason="执照已换新")
+    assert Notification.objects.filter(
+        recipient=city, subject__contains="撤回", body__contains="执照已换新"
+    ).exists()
+
+
 def test_only_the_providers_own_people_withdraw_and_a_long_reason_is_refused(record, admin, city):
     doc = vetting.document_upload(provider=record, kind="licence", upload=upload(), by=admin)
     for user in (city, provider_user(provider()), user_for(Role.ENTERPRISE)):
@@ -242,6 +250,11 @@ def test_a_withdrawal_under_review_tells_the_city_and_shows_struck_through(clien
     assert Notification.objects.filter(recipient=city, subject__contains="撤回").exists()
     page = client.get("/providers/application/").content.decode()
     assert 'data-withdrawn="1"' in page and 'data-testid="withdraw-form"' not in page
+    again = client.post(
+        f"/providers/documents/{doc.pk}/withdraw/", {"reason": "再点一次"}, follow=True
+    )
+    assert "该材料已撤回" in again.content.decode() and "再点一次" not in again.content.decode()
+    assert AuditEntry.objects.filter(action="provider.document_withdraw").count() == 1
     client.force_login(city)
     detail = client.get(f"/providers/vetting/{waiting.pk}/").content.decode()
     assert 'data-withdrawn="1"' in detail and "旧执照" in detail
