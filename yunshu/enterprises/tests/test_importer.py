@@ -975,6 +975,15 @@ def test_enterprise_history_shows_its_own_rows_of_an_import_batch(tmp_path: Path
     assert theirs.after["name"] == "东莞市另一家有限公司" and theirs.after["employees"] == 5
 
 
+@pytest.fixture
+def small_first_load(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A handful of rows counts as a first load, so the tests take the bulk path."""
+    from yunshu.enterprises import importer
+
+    monkeypatch.setattr(importer, "BULK_LOAD_MIN_ROWS", 3)
+    return importer
+
+
 def _table_shape() -> tuple[set[str], set[str]]:
     """The enterprise table's index and constraint definitions, as PostgreSQL states them."""
     from django.db import connection
@@ -993,11 +1002,8 @@ def _table_shape() -> tuple[set[str], set[str]]:
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_a_first_load_rebuilds_every_index_it_set_aside(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, small_first_load: Any
 ) -> None:
-    from yunshu.enterprises import importer
-
-    monkeypatch.setattr(importer, "BULK_LOAD_MIN_ROWS", 3)
     kept = EnterpriseFactory(uscc=code(301))
     shape = _table_shape()
     assert len(shape[0]) >= 5 and any("FOREIGN KEY" in c for c in shape[1])
@@ -1015,11 +1021,8 @@ def test_a_first_load_rebuilds_every_index_it_set_aside(
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_a_first_load_with_an_invalid_row_leaves_table_and_indexes_as_they_were(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, small_first_load: Any
 ) -> None:
-    from yunshu.enterprises import importer
-
-    monkeypatch.setattr(importer, "BULK_LOAD_MIN_ROWS", 3)
     shape = _table_shape()
     rows = [basic_row(s) for s in range(310, 314)] + [basic_row(314, town="火星")]
 
@@ -1033,14 +1036,12 @@ def test_a_first_load_with_an_invalid_row_leaves_table_and_indexes_as_they_were(
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_a_first_load_still_checks_every_foreign_key(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_first_load: Any
 ) -> None:
     """Rows the checks let through but the database refuses: the whole load rolls back."""
     from django.db import IntegrityError
 
-    from yunshu.enterprises import importer
-
-    monkeypatch.setattr(importer, "BULK_LOAD_MIN_ROWS", 3)
+    importer = small_first_load
     refs = importer.ReferenceMaps.load()
     refs.cluster_for_industry = dict.fromkeys(refs.cluster_for_industry, 999_999)
     monkeypatch.setattr(importer.ReferenceMaps, "load", classmethod(lambda cls: refs))
@@ -1077,7 +1078,7 @@ def test_repeated_cells_are_parsed_once_but_true_is_never_taken_for_one(tmp_path
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_first_load_keeps_the_indexes_when_the_table_is_busy(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reference_data: Any
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reference_data: Any, small_first_load: Any
 ) -> None:
     """Someone is reading the registry in a long transaction: the load does not queue every
     other page behind its lock, it goes on the slower way with the indexes in place."""
@@ -1085,9 +1086,7 @@ def test_a_first_load_keeps_the_indexes_when_the_table_is_busy(
     from django.db import connection
 
     from yunshu.core.bulk import deferred_indexes
-    from yunshu.enterprises import importer
 
-    monkeypatch.setattr(importer, "BULK_LOAD_MIN_ROWS", 3)
     monkeypatch.setattr(deferred_indexes, "LOCK_WAIT", "200ms")
     params = connection.get_connection_params()
     with psycopg.connect(
@@ -1108,13 +1107,11 @@ def test_a_first_load_keeps_the_indexes_when_the_table_is_busy(
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_a_first_load_that_fails_after_sending_leaves_table_indexes_and_connection_sound(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_first_load: Any
 ) -> None:
     """A crash while the indexes are being rebuilt: the rebuild finishes with the connection
     before the rollback, and nothing of the load is left."""
-    from yunshu.enterprises import importer
-
-    monkeypatch.setattr(importer, "BULK_LOAD_MIN_ROWS", 3)
+    importer = small_first_load
     monkeypatch.setattr(importer._NewRows, "BATCH", 2)
 
     def crash(*args: Any, **kwargs: Any) -> Any:
