@@ -510,13 +510,6 @@ class RowParser:
         return ParsedRow(row_no, code, values), errors, warnings
 
 
-def parse_row(
-    cells: list[Any], columns: dict[str, int], refs: ReferenceMaps, row_no: int, headers: list[str]
-) -> tuple[ParsedRow | None, list[Issue], list[Issue]]:
-    """One row on its own (RowParser is the way for a whole file)."""
-    return RowParser(columns, refs, headers).parse(list(cells), row_no)
-
-
 def map_columns(header_cells: list[Any]) -> tuple[dict[str, int], list[str], list[str]]:
     """Canonical field → column index; plus the headers as written and any problems."""
     headers = [_plain(h) for h in header_cells]
