@@ -178,6 +178,8 @@ MATCHING_TARGET_LEVEL = 2
 SCHEDULER_INTERVAL = int(os.environ.get("SCHEDULER_INTERVAL", "300"))
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+# Django's database sessions, read with a prepared query (yunshu/core/sessions.py).
+SESSION_ENGINE = "yunshu.core.sessions"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 

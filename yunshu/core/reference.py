@@ -72,5 +72,33 @@ def reference_choices(model_name: str) -> list[tuple[Any, str]]:
     return found[1]
 
 
+def reference_names(model_name: str, ids: Any) -> dict[Any, str]:
+    """{pk: name in the active language} from reference_choices(), loaded afresh when one of
+    these ids is not in it yet (a town added since this process last loaded them)."""
+    names = dict(reference_choices(model_name))
+    if any(pk not in names for pk in ids if pk is not None):
+        from django.utils.translation import get_language
+
+        _choices.pop((model_name, get_language() or ""), None)
+        names = dict(reference_choices(model_name))
+    return names
+
+
+def reference_options(model_name: str, empty_label: Any) -> Any:
+    """An empty choice (empty_label) then reference_choices(), as Options (core.forms) that
+    every filter form shares until the list is loaded again."""
+    from django.utils.translation import get_language
+
+    from .forms import shared_options
+
+    choices = reference_choices(model_name)
+    language = get_language() or ""
+    loaded_at = _choices[(model_name, language)][0]
+    return shared_options(
+        ("reference", model_name, language, str(empty_label), loaded_at),
+        lambda: [("", empty_label), *choices],
+    )
+
+
 def reference_choices_clear(**kwargs: Any) -> None:
     _choices.clear()

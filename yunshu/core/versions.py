@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from .models import DataVersion
+from .prepared import Prepared
 
 T = TypeVar("T")
 CACHE_SECONDS = 600
@@ -45,9 +46,18 @@ def _bump(keys: tuple[str, ...]) -> None:
 
 
 def data_versions(keys: Iterable[str]) -> dict[str, int]:
-    wanted = sorted(set(keys))
-    found = dict(DataVersion.objects.filter(key__in=wanted).values_list("key", "number"))
+    wanted = tuple(sorted(set(keys)))
+    query = _VERSION_QUERIES.get(wanted)
+    if query is None:
+        # Read on most list pages: one compiled query per set of keys (core.prepared).
+        query = _VERSION_QUERIES[wanted] = Prepared(
+            lambda: DataVersion.objects.filter(key__in=wanted).values_list("key", "number")
+        )
+    found = dict(query.rows())
     return {k: int(found.get(k, 0)) for k in wanted}
+
+
+_VERSION_QUERIES: dict[tuple[str, ...], Prepared] = {}
 
 
 def cached_under(keys: Iterable[str], name: str, key: str, compute: Callable[[], T]) -> T:

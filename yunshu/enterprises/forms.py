@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from yunshu.accounts.models import Role
 from yunshu.core.forms import StyledForm
-from yunshu.core.reference import reference_choices
+from yunshu.core.reference import reference_options
 from yunshu.core.size_class import SizeClass
 
 from .models import Enterprise
@@ -63,8 +63,8 @@ class EnterpriseFilterForm(StyledForm, forms.Form):
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         fields: dict[str, Any] = self.fields  # type: ignore[attr-defined]
-        fields["cluster"].choices = [("", _("全部集群")), *reference_choices("cluster")]
-        fields["town"].choices = [("", _("全部镇街")), *reference_choices("town")]
+        fields["cluster"].choices = reference_options("cluster", _("全部集群"))
+        fields["town"].choices = reference_options("town", _("全部镇街"))
         org = getattr(user, "organisation", None)
         if org is not None and org.kind in (Role.TOWN, Role.ENTERPRISE):
             # A town officer sees one town, an enterprise itself: a town filter would mislead.

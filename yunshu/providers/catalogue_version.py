@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import F
 from django.utils import timezone
 
+from yunshu.core.prepared import Prepared
 from yunshu.core.versions import data_changed
 
 from .models import CatalogueVersion
@@ -26,8 +27,14 @@ def catalogue_bump() -> None:
 def catalogue_stamp() -> tuple[int, Any]:
     """The version and when it moved: the pair tells apart two numbers that a rolled-back
     transaction (a test's) made equal."""
-    row = CatalogueVersion.objects.filter(pk=1).values_list("number", "changed_at").first()
-    return (int(row[0]), row[1]) if row else (0, None)
+    rows = _STAMP.rows()
+    return (int(rows[0][0]), rows[0][1]) if rows else (0, None)
+
+
+# Read by every catalogue page: compiled once (yunshu.core.prepared).
+_STAMP = Prepared(
+    lambda: CatalogueVersion.objects.filter(pk=1).values_list("number", "changed_at")[:1]
+)
 
 
 def catalogue_version() -> int:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from yunshu.core.forms import StyledForm
+from yunshu.core.forms import StyledForm, shared_options
 from yunshu.core.models import Cluster, Industry
-from yunshu.core.reference import reference_choices
+from yunshu.core.reference import reference_options
 
 from .catalogue import (
     LEVEL_LABELS,
@@ -272,9 +272,12 @@ class CatalogueFilterForm(StyledForm, forms.Form):
     def __init__(self, *args: Any, scenes: tuple[SceneInfo, ...] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         fields: dict[str, Any] = self.fields
-        fields["scene"].choices = [("", _("全部场景")), *((s.key, s.name) for s in scenes)]
-        fields["cluster"].choices = [("", _("全部集群")), *reference_choices("cluster")]
-        fields["industry"].choices = [("", _("全部行业")), *reference_choices("industry")]
+        fields["scene"].choices = shared_options(
+            ("catalogue-scenes", get_language(), scenes),
+            lambda: [("", _("全部场景")), *((s.key, s.name) for s in scenes)],
+        )
+        fields["cluster"].choices = reference_options("cluster", _("全部集群"))
+        fields["industry"].choices = reference_options("industry", _("全部行业"))
         self.fields["lead"].widget.attrs["class"] = "form-check-input"
         self.fields["price_max"].widget.attrs.update({"step": 1000, "inputmode": "numeric"})
 

@@ -117,3 +117,17 @@ def test_the_assessment_list_makes_the_same_number_of_queries_however_many_rows(
     for _ in range(6):
         _submitted("长安")
     assert queries() == few
+
+
+def test_the_table_shows_each_towns_counts_and_total_in_the_chosen_language(client):
+    for _ in range(2):
+        _submitted("虎门")
+    client.force_login(user_for(Role.CITY))
+    html = client.get("/assessments/distribution/?by=town").content.decode()
+    # name, 未达一级, 一级, 二级 (both firms), 三级 …, then the total
+    assert '<tr><td>虎门</td><td class="text-end">0</td><td class="text-end">0</td>' in html
+    assert '<td class="text-end">2</td>' in html and '<td class="text-end fw-bold">2</td>' in html
+    client.cookies["django_language"] = "en"
+    html = client.get("/assessments/distribution/?by=town").content.decode()
+    assert "<tr><td>Humen</td>" in html
+    assert "No submitted assessments" not in html

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
+import pytest
 from django import forms
+from django.utils import translation
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -15,6 +19,7 @@ from yunshu.core.forms import (
     FastNumberInput,
     FastSelect,
     FastTextInput,
+    Options,
     StyledForm,
 )
 
@@ -75,3 +80,55 @@ def test_a_styled_form_renders_its_inputs_in_python_with_the_kits_classes() -> N
         'class="form-control" id="id_q">'
     )
     assert str(form["lead"]).endswith(" checked>")
+
+
+@given(
+    attrs,
+    st.lists(st.tuples(st.one_of(text, st.integers(0, 99), st.none()), text), max_size=6),
+    st.one_of(st.none(), text, st.integers(0, 99), st.lists(text, max_size=2)),
+)
+def test_shared_options_render_as_djangos_select(
+    own: dict[str, Any], choices: list[tuple[Any, str]], value: Any
+) -> None:
+    expected = re.sub(
+        r">\n\s*<", "><", forms.Select(attrs=dict(own), choices=choices).render("town", value)
+    )
+    shared = Options(choices)
+    # Twice: the second render uses the option HTML built by the first.
+    for _ in range(2):
+        assert FastSelect(attrs=dict(own), choices=shared).render("town", value) == expected
+
+
+def test_options_are_shared_by_every_copy_and_rendered_per_language() -> None:
+    shared = Options([("", gettext_lazy("全部")), ("1", "莞城")])
+    assert copy.copy(shared) is shared and copy.deepcopy(shared) is shared
+    with translation.override("en"):
+        english = FastSelect(choices=shared).render("town", "")
+    with translation.override("zh-hans"):
+        chinese = FastSelect(choices=shared).render("town", "")
+    assert ">All<" in english and ">全部<" in chinese
+    with pytest.raises(ValueError, match="no option groups"):
+        Options([("Group", [("1", "a")])])
+
+
+def test_a_styled_form_styles_its_declared_fields_once_and_shares_fixed_choices() -> None:
+    class Base(forms.Form):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.fields["later"] = forms.ChoiceField(choices=[("x", "乙")], required=False)
+
+    class Filters(StyledForm, Base):
+        town = forms.ChoiceField(choices=[("", "全部"), ("1", "莞城")], required=False)
+        grouped = forms.ChoiceField(choices=[("组", [("a", "甲")])], required=False)
+
+    first, second = Filters(), Filters({"town": "1"})
+    assert first.fields["town"].choices is second.fields["town"].choices
+    assert isinstance(first.fields["town"].choices, Options)
+    assert isinstance(first.fields["grouped"].choices, list)  # groups keep Django's path
+    for form in (first, second, Filters()):
+        assert form.fields["town"].widget.attrs["class"] == "form-select"
+    assert second.is_valid() and second.cleaned_data["town"] == "1"
+    assert not Filters({"town": "2"}).is_valid()  # Options still validate the choice
+    assert '<option value="1" selected>莞城</option>' in str(second["town"])
+    # A field the base form adds after Django copied the declared ones is styled per form.
+    assert 'class="form-select"' in str(second["later"])

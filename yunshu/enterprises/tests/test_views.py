@@ -167,3 +167,27 @@ def test_list_rows_escape_what_they_show_and_format_numbers(client):
     assert "<script>alert" not in html and "&lt;script&gt;alert" in html
     assert ">1,234<" in html and ">4,568<" in html  # employees; revenue in ¥10,000
     assert "badge bg-blue-lt" in html
+
+
+def test_list_rows_name_towns_and_clusters_in_the_chosen_language(client):
+    EnterpriseFactory(town=town("长安"), name="东莞市语言测试有限公司")
+    client.force_login(user_for(Role.CITY))
+    html = client.get("/enterprises/?q=语言测试").content.decode()
+    assert "<td>长安</td>" in html
+    client.cookies["django_language"] = "en"
+    html = client.get("/enterprises/?q=语言测试").content.decode()
+    assert "<td>Chang&#x27;an</td>" in html
+
+
+def test_a_town_added_by_another_process_is_named_at_once(client):
+    from yunshu.core.models import Town
+
+    client.force_login(user_for(Role.CITY))
+    client.get("/enterprises/")  # this process has loaded the town list
+    # bulk_create sends no signal: as if another process had added it.
+    (new_town,) = Town.objects.bulk_create(
+        [Town(name_zh="新设镇", name_en="New Town", kind="town", sort_order=99)]
+    )
+    EnterpriseFactory(town=new_town, name="东莞市新镇测试有限公司")
+    html = client.get("/enterprises/?q=新镇测试").content.decode()
+    assert "<td>新设镇</td>" in html
