@@ -40,6 +40,8 @@ def machine() -> dict[str, Any]:
         "cpu": cpu,
         "memory_mb": mem,
         "python": platform.python_version(),
+        # Which build: the distribution's or pyenv's runs the same code at different speeds.
+        "python_executable": os.path.realpath(sys.executable),
         "platform": platform.platform(),
     }
 
