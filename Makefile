@@ -2,7 +2,7 @@
 # The venv's interpreter: the distribution's Python when it is 3.11+ and can make a venv, else
 # the first python3 on PATH. Debian's build served the pages 15-30% faster in the http
 # benchmark than pyenv's default build, which is compiled without --enable-optimizations
-# (bench/README.md). `make clean` and a new install change an existing .venv.
+# (bench/README.md). The venv is made afresh whenever pyproject.toml changes.
 SYSTEM_PYTHON := /usr/bin/python3
 ifeq ($(origin PYTHON), undefined)
 PYTHON := $(shell $(SYSTEM_PYTHON) -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && echo $(SYSTEM_PYTHON) || echo python3)
@@ -20,7 +20,8 @@ export DJANGO_SETTINGS_MODULE ?= config.settings.dev
 install: $(VENV)/.installed yunshu/static/vendor/.copied locale/en/LC_MESSAGES/django.mo
 
 $(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	@# --clear: a venv made on another interpreter (see PYTHON above) is made afresh.
+	$(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
 	@# Node.js for the front-end packages: the machine's, or one from PyPI inside .venv.

@@ -145,9 +145,10 @@ def _wrk(port: int, urls: list[str], cookie: str, seconds: int) -> dict[str, Any
 
 
 def _drain(port: int) -> None:
-    """Wait until the server has answered what wrk left queued when it stopped (up to 32
+    """Wait until the server has taken what wrk left queued when it stopped (up to 32
     requests: a second of the plain ListView's), so the next target does not queue behind it.
-    The listen queue is first in, first out: this request returns once it is empty."""
+    The listen queue is first in, first out: this request returns once the queue is empty
+    (the other worker may still be finishing its last request)."""
     urllib.request.urlopen(f"http://127.0.0.1:{port}/_bench/trivial/", timeout=60).read()
 
 

@@ -8,7 +8,10 @@ it stays portable and reads like every other query; it is compiled once per data
 connection alias and afterwards only its parameters change.
 
 Placeholders are integers and strings, which both backends pass through unadapted, so the
-compiled parameters hold them as given and can be swapped by position.
+compiled parameters hold them as given and can be swapped by position. A placeholder must
+reach the parameters as it is: one that a lookup transforms (`name__startswith` makes it
+`name%`) is refused when the query is compiled. Everything else the queryset is built from
+(the time, the language, settings) is fixed at that first compile.
 """
 
 from __future__ import annotations
@@ -70,9 +73,19 @@ class Prepared:
         missing = [name for name, where in slots.items() if not where]
         if missing:
             raise ValueError(f"placeholders {missing} do not reach the query's parameters")
+        marked = {i for where in slots.values() for i in where}
+        for i, p in enumerate(params):
+            if i in marked:
+                continue
+            if any(str(m) in str(p) for m in markers.values()):
+                # A lookup changed the value (LIKE patterns, casts): swapping by position
+                # would run that part of the query with the marker.
+                raise ValueError(f"a placeholder reaches parameter {i} transformed: {p!r}")
         if count:
             sql = f"SELECT COUNT(*) FROM ({sql}) prepared_count"
             return _Compiled(sql, params, slots, None, None)
+        # The compiler is kept for its converters, which read only settings (the time zone)
+        # from the connection it was made with, not that connection's state.
         converters = compiler.get_converters(
             [f[0] for f in compiler.select[0 : compiler.col_count]]
         )

@@ -55,8 +55,9 @@ CHOICES_TTL_SECONDS = 300
 _choices: dict[tuple[str, str], tuple[float, list[tuple[Any, str]]]] = {}
 
 
-def reference_choices(model_name: str) -> list[tuple[Any, str]]:
-    """(pk, name in the active language) of "town", "cluster" or "industry", in display order."""
+def _loaded(model_name: str) -> tuple[float, list[tuple[Any, str]]]:
+    """(when loaded, the choices) in the active language: one tuple, read once, so a clear or
+    reload by another thread cannot pair one load's time with another's list."""
     import time
 
     from django.apps import apps
@@ -69,12 +70,18 @@ def reference_choices(model_name: str) -> list[tuple[Any, str]]:
         model = apps.get_model("core", model_name)
         found = (now, [(obj.pk, obj.name) for obj in model.objects.all()])
         _choices[key] = found
-    return found[1]
+    return found
+
+
+def reference_choices(model_name: str) -> list[tuple[Any, str]]:
+    """(pk, name in the active language) of "town", "cluster" or "industry", in display order."""
+    return _loaded(model_name)[1]
 
 
 def reference_names(model_name: str, ids: Any) -> dict[Any, str]:
-    """{pk: name in the active language} from reference_choices(), loaded afresh when one of
-    these ids is not in it yet (a town added since this process last loaded them)."""
+    """{pk: name in the active language}, for list rows. An id not in the list loads it again
+    (a town added since this process loaded it); a renamed town shows its old name in other
+    processes until the list's TTL runs out, as the filter menus always have."""
     names = dict(reference_choices(model_name))
     if any(pk not in names for pk in ids if pk is not None):
         from django.utils.translation import get_language
@@ -91,11 +98,9 @@ def reference_options(model_name: str, empty_label: Any) -> Any:
 
     from .forms import shared_options
 
-    choices = reference_choices(model_name)
-    language = get_language() or ""
-    loaded_at = _choices[(model_name, language)][0]
+    loaded_at, choices = _loaded(model_name)
     return shared_options(
-        ("reference", model_name, language, str(empty_label), loaded_at),
+        ("reference", model_name, get_language() or "", str(empty_label), loaded_at),
         lambda: [("", empty_label), *choices],
     )
 

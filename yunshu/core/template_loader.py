@@ -8,7 +8,10 @@ that was a third of the template's time. Those tags are replaced by their text w
 template is compiled, in the copy for the active language and script prefix.
 
 Only our own templates are folded (Django's admin resolves URLs with its site's namespace),
-and never inside {% language %}, which switches the language at render time.
+and never inside {% language %}, which switches the language at render time. Autoescape and
+{% language %} are judged where a tag is written: a block or include rendered inside another
+template's {% language %} or {% autoescape off %} would be folded for the outer setting. No
+template here uses either tag.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from django.template.defaulttags import AutoEscapeControlNode, IfNode, URLNode
 from django.template.loaders import cached
 from django.templatetags.i18n import LanguageNode, TranslateNode
 from django.templatetags.static import StaticNode
-from django.urls import NoReverseMatch, get_script_prefix
+from django.urls import get_script_prefix, get_urlconf
 from django.utils.translation import get_language
 
 OURS = Path(__file__).resolve().parent.parent  # the yunshu package
@@ -31,7 +34,7 @@ OURS = Path(__file__).resolve().parent.parent  # the yunshu package
 class Loader(cached.Loader):
     def cache_key(self, template_name: str, skip: Any = None) -> str:
         key = super().cache_key(template_name, skip)
-        return f"{key}|{get_language() or ''}|{get_script_prefix()}"
+        return f"{key}|{get_language() or ''}|{get_script_prefix()}|{get_urlconf() or ''}"
 
     def get_template(self, template_name: str, skip: Any = None) -> Template:
         template = super().get_template(template_name, skip)
@@ -77,8 +80,10 @@ def fold(nodelist: NodeList, *, autoescape: bool) -> None:
         if _constant(node):
             try:
                 text = node.render(Context(autoescape=autoescape))
-            except NoReverseMatch:
-                continue  # left to fail where it is rendered, as it would have
+            except Exception:
+                # A bad url name, a file missing from the static manifest: the tag stays, to
+                # fail where it is rendered, as it would have.
+                continue
             nodelist[i] = TextNode(text)
             continue
         inner = node.setting if isinstance(node, AutoEscapeControlNode) else autoescape

@@ -47,6 +47,8 @@ def _bump(keys: tuple[str, ...]) -> None:
 
 def data_versions(keys: Iterable[str]) -> dict[str, int]:
     wanted = tuple(sorted(set(keys)))
+    if not wanted:
+        return {}
     query = _VERSION_QUERIES.get(wanted)
     if query is None:
         # Read on most list pages: one compiled query per set of keys (core.prepared).

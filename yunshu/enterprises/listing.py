@@ -5,7 +5,9 @@ cluster) and a template variable per cell (with url, intcomma and widthratio) co
 the page's time. These rows are read with values(), and each renders its own <tr> with every
 value escaped; the table around them, and everything else, stays in the template. Town and
 cluster names come from the per-process reference lists (core.reference) rather than two
-joins: PostgreSQL then plans and runs a single-table query.
+joins: PostgreSQL then plans and runs a single-table query. The cost: after a superuser
+renames a town in the admin, other processes show the old name for up to five minutes (the
+lists' TTL), as the filter menus always have.
 """
 
 from __future__ import annotations

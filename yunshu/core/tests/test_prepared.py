@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -100,6 +101,18 @@ def test_placeholders_must_be_int_or_str_and_reach_the_query():
         unused.objects(pk=1)
     with pytest.raises(TypeError, match="expected values"):
         USER.objects(id=1)
+    prefix = Prepared(
+        lambda name: User.objects.filter(Q(username=name) | Q(username__startswith=name)),
+        name=str,
+    )
+    with pytest.raises(ValueError, match="transformed"):
+        prefix.objects(name="a")
+
+
+def test_no_data_versions_asked_means_none_read():
+    with CaptureQueriesContext(connection) as queries:
+        assert data_versions([]) == {}
+    assert len(queries) == 0
 
 
 def test_the_session_store_reads_a_live_session_and_ignores_an_expired_one():

@@ -8,6 +8,7 @@ import pytest
 from django.template import Context, Engine
 from django.template.base import TextNode
 from django.templatetags.i18n import TranslateNode
+from django.urls import NoReverseMatch
 from django.utils import translation
 
 from yunshu.core import template_loader
@@ -17,7 +18,8 @@ SOURCE = """{% load i18n static %}{% translate "登录" %}|{% url 'catalogue:lis
 {% else %}{% translate "重置" context "form" %}{% endif %}{% endfor %}|\
 {% translate "a&b" %}|{% autoescape off %}{% translate "a&b" %}{% endautoescape %}|\
 {% translate "登录" as saved %}{{ saved }}|{% translate word %}|\
-{% language "en" %}{% translate "登录" %}{% endlanguage %}|{% url 'no-such-view' as missing %}"""
+{% language "en" %}{% translate "登录" %}{% endlanguage %}|{% url 'no-such-view' as missing %}\
+{% if never %}{% url 'no-such-view' %}{% endif %}"""
 
 
 LIBRARIES = {"i18n": "django.templatetags.i18n", "static": "django.templatetags.static"}
@@ -47,6 +49,9 @@ def test_a_folded_template_renders_exactly_as_djangos(tmp_path, monkeypatch, lan
     assert got == expected
     assert got.startswith("Sign in|" if language == "en" else "登录|")
     assert got.endswith("|Sign in|")  # {% language "en" %} still switches at render time
+    # A url tag that cannot be reversed stays a tag, failing only if it is ever rendered.
+    with pytest.raises(NoReverseMatch):
+        folding.get_template("page.html").render(Context({**context, "never": True}))
 
 
 def test_each_language_has_its_own_folded_copy(tmp_path, monkeypatch):
