@@ -12,6 +12,7 @@ from . import engine
 from .definitions import engine_questionnaire
 from .models import Assessment
 from .selectors import current_result
+from .templatetags.assessment_tags import level_name
 
 
 def _en() -> bool:
@@ -95,7 +96,8 @@ def _maturity(
         "item_rows": item_rows,
         "gaps": [r for r in item_rows if r["next"]],
         "chart_json": json.dumps(chart, ensure_ascii=False),
-        "level_label": engine.level_label(int(computed.get("level", 0))) if computed else "",
+        # In the active language: the label stored with the result is the engine's Chinese.
+        "level_label": level_name(computed.get("level", 0)) if computed else "",
     }
 
 

@@ -28,11 +28,12 @@ from yunshu.enterprises.models import AccessLogEntry, Enterprise
 from yunshu.enterprises.selectors import enterprises_visible_to
 from yunshu.enterprises.services import access_record, list_access_record
 
-from . import engine, permissions, selectors, services, wizard
+from . import permissions, selectors, services, wizard
 from .definitions import active_rule, engine_questionnaire, engine_rule
 from .forms import StartForm
 from .models import Assessment, Evidence, Questionnaire, RescoreJob
 from .report import result_context
+from .templatetags.assessment_tags import level_name
 
 
 @login_required
@@ -291,7 +292,7 @@ def distribution(request: HttpRequest) -> HttpResponse:
 
 def bucket_label(kind: str, bucket: Any) -> str:
     if kind == "maturity":
-        return engine.level_label(int(bucket))
+        return level_name(bucket)  # in the active language (the stored label is Chinese)
     return {"high": _("高风险"), "medium": _("中风险"), "low": _("低风险")}[bucket]
 
 

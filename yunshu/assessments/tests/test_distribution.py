@@ -130,4 +130,9 @@ def test_the_table_shows_each_towns_counts_and_total_in_the_chosen_language(clie
     client.cookies["django_language"] = "en"
     html = client.get("/assessments/distribution/?by=town").content.decode()
     assert "<tr><td>Humen</td>" in html
+    assert '<th class="text-end">Level 2</th>' in html and "二级" not in html
+    sheet = load_workbook(
+        io.BytesIO(b"".join(client.get("/assessments/distribution.xlsx").streaming_content))
+    ).active
+    assert "Below Level 1" in next(sheet.iter_rows(values_only=True))
     assert "No submitted assessments" not in html
